@@ -1,0 +1,181 @@
+"""Command line: `python -m crew run|ingest|search|traces`, the same engine the app uses.
+
+`--json` prints exactly one JSON document on stdout; everything else (progress, library
+chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from pydantic import ValidationError
+
+DEFAULT_WORKSPACE = "default"
+
+
+class UsageError(Exception):
+    """Input the person must fix; printed as one line, exit code 2."""
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Keep stdout clean for the JSON document, even from C libraries writing to fd 1."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _settings(model: str | None):
+    from crew.settings import ROLES, Settings
+
+    overrides = {"model": model, **{f"model_{r}": model for r in ROLES}} if model else {}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"bad setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def _crew(settings):
+    from crew.llm import ModelSpecError, build_models
+    from crew.service import Crew
+
+    try:
+        models = build_models(settings)
+    except ModelSpecError as exc:
+        raise UsageError(str(exc)) from None
+    return Crew.from_settings(settings, models=models)
+
+
+def _memory(settings, workspace: str):
+    from crew.embeddings import Embedder
+    from crew.memory import Memory, WorkspaceError, chroma_client
+
+    try:
+        return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder()).workspace(workspace)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_run(args) -> tuple[object, int]:
+    from crew.memory import WorkspaceError
+    from crew.service import EmptyGoal
+
+    if not args.goal.strip():
+        raise UsageError("the goal is empty: say what the crew should find out")
+    crew = _crew(_settings(args.model))
+    try:
+        turn = crew.run_turn(args.workspace, "cli", args.goal)
+    except (EmptyGoal, WorkspaceError) as exc:
+        raise UsageError(str(exc)) from None
+    for event in turn:
+        if event.kind == "step_started":
+            print(f"· {event.agent}: {event.text}", file=sys.stderr)
+        elif event.kind in ("limit_hit", "error"):
+            print(f"! {event.kind}: {event.text}", file=sys.stderr)
+    result = turn.result
+    if args.json:
+        return result.to_json(), 0
+    lines = [result.answer]
+    if result.citations:
+        lines += ["", "Sources:"] + [
+            f"[{c['n']}] {c['url'] or (c['source'] + (f', p. {c[chr(112)+chr(97)+chr(103)+chr(101)]}' if c['page'] else ''))}"
+            for c in result.citations
+        ]
+    if result.limit_hit:
+        lines.append(f"\n(limit reached: {result.limit_hit})")
+    return "\n".join(lines), 0
+
+
+def cmd_ingest(args) -> tuple[object, int]:
+    from crew.ingest import ingest_path
+
+    settings = _settings(None)
+    memory = _memory(settings, args.workspace)
+    results = []
+    for name in args.files:
+        res = ingest_path(memory, Path(name), chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        print(f"{res.file}: {res.status} ({res.chunks} chunks){' - ' + res.error if res.error else ''}", file=sys.stderr)
+        results.append(res)
+    code = 1 if any(r.status != "ok" for r in results) else 0
+    if args.json:
+        return [{k: r.to_dict()[k] for k in ("file", "status", "chunks", "error")} for r in results], code
+    return "\n".join(f"{r.file}\t{r.status}\t{r.chunks}\t{r.error}" for r in results), code
+
+
+def cmd_search(args) -> tuple[object, int]:
+    if not args.query.strip():
+        raise UsageError("the query is empty")
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    memory = _memory(_settings(None), args.workspace)
+    hits = memory.search(args.query, k=args.k)
+    rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url} for h in hits]
+    if args.json:
+        return rows, 0
+    return "\n\n".join(f"[{r['score']:.3f}] {r['url'] or r['source']}{', p. ' + str(r['page']) if r['page'] else ''}\n{r['text'][:300]}" for r in rows) or "(nothing found)", 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="crew", description="Run the research crew from the command line.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--workspace", default=DEFAULT_WORKSPACE)
+        sp.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+    run = sub.add_parser("run", help="answer a goal with cited sources")
+    run.add_argument("goal")
+    run.add_argument("--model", help="provider:model for every role, e.g. local, fake, openai:gpt-4o-mini")
+    common(run)
+    run.set_defaults(func=cmd_run)
+
+    ing = sub.add_parser("ingest", help="add files to the workspace's memory")
+    ing.add_argument("files", nargs="+")
+    common(ing)
+    ing.set_defaults(func=cmd_ingest)
+
+    se = sub.add_parser("search", help="search the workspace's memory")
+    se.add_argument("query")
+    se.add_argument("-k", type=int, default=5)
+    common(se)
+    se.set_defaults(func=cmd_search)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.json:
+            with stdout_to_stderr():
+                out, code = args.func(args)
+        else:
+            out, code = args.func(args)
+    except UsageError as exc:
+        print(f"crew: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crew: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(out)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Keep one turn's budget: steps, tool calls, tokens, wall clock, loops and the Stop button."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+LimitName = Literal[
+    "max_revisions", "max_steps", "max_tool_calls", "token_budget", "timeout", "loop", "stopped"
+]
+
+
+class LimitReached(Exception):
+    """Raised inside a node when the turn must end; the node turns it into `limit_hit`."""
+
+    def __init__(self, limit: LimitName, detail: str = "") -> None:
+        super().__init__(f"{limit}: {detail}" if detail else limit)
+        self.limit = limit
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_revisions: int = 2
+    max_steps: int = 40
+    max_tool_calls: int = 30
+    token_budget: int = 60_000
+    timeout_s: float = 300.0
+    loop_repeats: int = 3
+
+
+class Budget:
+    """Count what a turn spends; shared by parallel researchers, so every update takes a lock."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits
+        self.cancel = cancel or threading.Event()
+        self._clock = clock
+        self._deadline = clock() + limits.timeout_s
+        self._lock = threading.Lock()
+        self.steps = 0
+        self.tool_calls = 0
+        self.tokens = 0
+        self._signatures: Counter[str] = Counter()
+
+    def check(self) -> None:
+        """Raise if the turn was stopped or ran out of time."""
+        if self.cancel.is_set():
+            raise LimitReached("stopped", "stopped by the user")
+        if self._clock() > self._deadline:
+            raise LimitReached("timeout", f"turn ran past {self.limits.timeout_s:g} s")
+
+    def seconds_left(self) -> float:
+        return self._deadline - self._clock()
+
+    def step(self, agent: str) -> None:
+        self.check()
+        with self._lock:
+            if self.steps >= self.limits.max_steps:
+                raise LimitReached("max_steps", f"{self.limits.max_steps} agent steps")
+            self.steps += 1
+
+    def tool_call(self, agent: str, tool: str, args: dict) -> None:
+        """Admit one tool call, or raise on the call budget or a repeated identical call."""
+        self.check()
+        signature = json.dumps([agent, tool, args], sort_keys=True, default=str)
+        with self._lock:
+            if self._signatures[signature] + 1 >= self.limits.loop_repeats:
+                raise LimitReached("loop", f"{agent} called {tool} with the same arguments {self.limits.loop_repeats} times")
+            if self.tool_calls >= self.limits.max_tool_calls:
+                raise LimitReached("max_tool_calls", f"{self.limits.max_tool_calls} tool calls")
+            self._signatures[signature] += 1
+            self.tool_calls += 1
+
+    def before_model_call(self) -> None:
+        """Refuse a model call once the budget is spent, so at most one call overshoots it."""
+        self.check()
+        with self._lock:
+            if self.tokens >= self.limits.token_budget:
+                raise LimitReached("token_budget", f"{self.tokens} of {self.limits.token_budget} tokens spent")
+
+    def spend(self, tokens: int) -> None:
+        with self._lock:
+            self.tokens += tokens

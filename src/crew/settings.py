@@ -1,0 +1,94 @@
+"""Hold every setting in one object, read from the environment and `.streamlit/secrets.toml`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ROLES = ("coordinator", "researcher", "writer", "critic")
+Role = Literal["coordinator", "researcher", "writer", "critic"]
+
+# The app's folder: `data/` and `.streamlit/` are looked up beside app.py, not the cwd.
+APP_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Configuration of one Crew process; agents receive what they need from it, never read env."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREW_", extra="ignore", populate_by_name=True
+    )
+
+    model: str = "local"
+    model_coordinator: str | None = None
+    model_researcher: str | None = None
+    model_writer: str | None = None
+    model_critic: str | None = None
+
+    data_dir: Path = APP_DIR / "data"
+    chroma_host: str | None = Field(
+        None, validation_alias=AliasChoices("CHROMA_HOST", "CREW_CHROMA_HOST", "chroma_host")
+    )
+    chroma_port: int = Field(
+        8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port")
+    )
+
+    # Limits every turn obeys.
+    max_revisions: int = Field(2, ge=0, le=10)
+    max_steps: int = Field(40, ge=1)
+    max_tool_calls: int = Field(30, ge=0)
+    token_budget: int = Field(60_000, ge=1)
+    timeout_s: float = Field(300.0, gt=0)
+    loop_repeats: int = Field(3, ge=2)
+    research_steps: int = Field(2, ge=0, le=6)
+
+    # Retrieval and tools.
+    top_k: int = Field(4, ge=1, le=20)
+    chunk_size: int = Field(800, ge=100)
+    chunk_overlap: int = Field(120, ge=0)
+    web_search: bool = True
+    web_timeout_s: float = 10.0
+    fetch_max_bytes: int = 2_000_000
+    fetch_timeout_s: float = 10.0
+
+    # Embedded model.
+    local_ctx: int = 8192
+    local_threads: int | None = None
+
+    # Provider keys: masked everywhere, passed to the provider's client and nowhere else.
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
+    )
+    ollama_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url")
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets = TomlConfigSettingsSource(settings_cls, toml_file=APP_DIR / ".streamlit" / "secrets.toml")
+        return init_settings, env_settings, secrets
+
+    def model_for(self, role: Role) -> str:
+        """Return the model spec of one role: its override, else the crew-wide model."""
+        return getattr(self, f"model_{role}") or self.model

@@ -1,0 +1,72 @@
+"""Type the graph's state: what flows between coordinator, researchers, writer and critic."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, TypedDict
+
+
+class Evidence(TypedDict):
+    """One passage a researcher found, with where it came from."""
+
+    text: str
+    source: str
+    page: int
+    url: str
+    chunk_id: str
+    kind: str
+    score: float
+    question: int  # index of the sub-question it answers
+    rank: int  # its rank among that question's results
+
+
+class Verdict(TypedDict):
+    decision: Literal["approve", "revise"]
+    notes: list[str]
+
+
+class Citation(TypedDict):
+    n: int
+    source: str
+    page: int
+    url: str
+    chunk_id: str
+    text: str
+
+
+def keep_first(current: str | None, new: str | None) -> str | None:
+    """Keep the first limit or error reported: it is the one that ended the turn."""
+    return current or new
+
+
+class CrewState(TypedDict, total=False):
+    goal: str
+    plan: list[str]
+    findings: Annotated[list[Evidence], operator.add]
+    drafts: Annotated[list[str], operator.add]
+    verdicts: Annotated[list[Verdict], operator.add]
+    notes: Annotated[list[str], operator.add]  # fallbacks the crew took, shown to the person
+    limit_hit: Annotated[str | None, keep_first]
+    error: Annotated[str | None, keep_first]
+    answer: str
+    citations: list[Citation]
+
+
+class ResearchTask(TypedDict):
+    """What one researcher receives: a sub-question of the goal."""
+
+    goal: str
+    question: str
+    index: int
+
+
+def numbered_evidence(findings: list[Evidence]) -> list[Evidence]:
+    """Order and de-duplicate findings so [n] means the same passage in every draft of a turn."""
+    seen: set[str] = set()
+    out: list[Evidence] = []
+    for ev in sorted(findings, key=lambda e: (e["question"], e["rank"])):
+        if ev["chunk_id"] in seen:
+            continue
+        seen.add(ev["chunk_id"])
+        out.append(ev)
+    return out

@@ -1,0 +1,41 @@
+"""Shared helpers for chat models that produce structured output without native tool calling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel, ValidationError
+
+
+def role_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """Convert LangChain messages to the plain role/content dicts chat templates take."""
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    out = []
+    for m in messages:
+        content = m.content if isinstance(m.content, str) else str(m.content)
+        out.append({"role": roles.get(m.type, "user"), "content": content})
+    return out
+
+
+def schema_for(schema: type[BaseModel]) -> dict[str, Any]:
+    """Return the JSON schema a constrained decoder follows, without titles it would echo."""
+    js = schema.model_json_schema()
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("title", "description", "default")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(js)
+
+
+def parse_reply(schema: type[BaseModel], raw: AIMessage) -> dict[str, Any]:
+    """Parse a reply into LangChain's include_raw shape: {"raw", "parsed", "parsing_error"}."""
+    text = raw.content if isinstance(raw.content, str) else str(raw.content)
+    try:
+        return {"raw": raw, "parsed": schema.model_validate_json(text.strip()), "parsing_error": None}
+    except ValidationError as exc:
+        return {"raw": raw, "parsed": None, "parsing_error": exc}

@@ -1,0 +1,128 @@
+"""Record every turn as a tree of spans (turn -> agent step -> model or tool call) in SQLite.
+
+The trace is built from the same events the UI renders, so what a person saw live and what the
+Traces page shows afterwards cannot disagree. Every read is scoped to one workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from crew.db import connect
+from crew.events import Event
+
+PriceFn = Callable[[str, int, int], float]  # (model, tokens_in, tokens_out) -> USD
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+  turn_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, thread_id TEXT NOT NULL, goal TEXT NOT NULL,
+  started REAL NOT NULL, ended REAL, status TEXT NOT NULL DEFAULT 'running', limit_hit TEXT,
+  error TEXT, tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+  cost REAL NOT NULL DEFAULT 0, model TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS traces_ws ON traces(workspace, started);
+CREATE TABLE IF NOT EXISTS spans (
+  span_id TEXT PRIMARY KEY, turn_id TEXT NOT NULL, parent_id TEXT, workspace TEXT NOT NULL,
+  kind TEXT NOT NULL, agent TEXT NOT NULL, name TEXT NOT NULL, start REAL NOT NULL, end REAL,
+  tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
+  cost REAL NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'running', error TEXT NOT NULL DEFAULT '',
+  attrs TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS spans_turn ON spans(workspace, turn_id);
+"""
+
+
+def no_cost(model: str, tokens_in: int, tokens_out: int) -> float:
+    return 0.0
+
+
+class TraceStore:
+    """Spans and per-turn totals; safe to share between threads."""
+
+    def __init__(self, path: Path, price: PriceFn = no_cost) -> None:
+        self._conn = connect(path)
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._price = price
+
+    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, args)
+
+    def start_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, model: str) -> None:
+        now = time.time()
+        self._exec("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)",
+                   (turn_id, workspace, thread_id, goal, now, model))
+        self._exec("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)",
+                   (turn_id, turn_id, None, workspace, "turn", "crew", goal[:200], now))
+
+    def record(self, workspace: str, event: Event) -> None:
+        """Fold one event into the span tree (token events are too fine-grained to store)."""
+        k = event.kind
+        if k == "step_started":
+            self._open(workspace, event, "step", event.text or event.data.get("step", ""))
+        elif k == "step_finished":
+            self._close(event, event.data.get("status", "ok"), event.data.get("error", ""), event.tokens_in, event.tokens_out)
+        elif k == "tool_call":
+            self._open(workspace, event, "tool", event.text, {"args": event.data.get("args", {})})
+        elif k == "tool_result":
+            self._close(event, "ok" if event.data.get("ok") else "error", "" if event.data.get("ok") else event.text[:500],
+                        attrs={"result": event.text[:2000], "hits": event.data.get("hits", 0)})
+        elif k == "llm_call":
+            model = event.data.get("model", "")
+            cost = self._price(model, event.tokens_in, event.tokens_out)
+            self._exec(
+                "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
+                " tokens_in, tokens_out, cost, status, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (event.span_id, event.turn_id, event.parent_id, workspace, "llm", event.agent, event.text,
+                 event.ts - event.ms / 1000, event.ts, event.tokens_in, event.tokens_out, cost, "ok", json.dumps({"model": model})),
+            )
+            self._exec("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ? WHERE turn_id = ?",
+                       (event.tokens_in, event.tokens_out, cost, event.turn_id))
+
+    def _open(self, workspace: str, event: Event, kind: str, name: str, attrs: dict | None = None) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, attrs) VALUES (?,?,?,?,?,?,?,?,?)",
+            (event.span_id, event.turn_id, event.parent_id, workspace, kind, event.agent, name[:300], event.ts, json.dumps(attrs or {})),
+        )
+
+    def _close(self, event: Event, status: str, error: str = "", tokens_in: int = 0, tokens_out: int = 0, attrs: dict | None = None) -> None:
+        row = self._exec("SELECT attrs FROM spans WHERE span_id = ?", (event.span_id,)).fetchone()
+        merged = {**json.loads(row["attrs"]), **(attrs or {})} if row else (attrs or {})
+        self._exec(
+            "UPDATE spans SET end = ?, status = ?, error = ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, attrs = ? WHERE span_id = ?",
+            (event.ts, status, error[:1000], tokens_in, tokens_out, json.dumps(merged), event.span_id),
+        )
+
+    def end_turn(self, turn_id: str, status: str, limit_hit: str | None, error: str | None) -> None:
+        now = time.time()
+        self._exec("UPDATE traces SET ended = ?, status = ?, limit_hit = ?, error = ? WHERE turn_id = ?",
+                   (now, status, limit_hit, error, turn_id))
+        self._exec("UPDATE spans SET end = ?, status = ?, error = ? WHERE span_id = ?",
+                   (now, status, error or "", turn_id))
+        # Spans a stopped turn left open end with it.
+        self._exec("UPDATE spans SET end = ?, status = 'stopped' WHERE turn_id = ? AND end IS NULL", (now, turn_id))
+
+    def turns(self, workspace: str, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._exec("SELECT * FROM traces WHERE workspace = ? ORDER BY started DESC LIMIT ?", (workspace, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    def spans(self, workspace: str, turn_id: str) -> list[dict[str, Any]]:
+        rows = self._exec("SELECT * FROM spans WHERE workspace = ? AND turn_id = ? ORDER BY start", (workspace, turn_id)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["attrs"] = json.loads(d["attrs"])
+            d["ms"] = round(((d["end"] or d["start"]) - d["start"]) * 1000, 1)
+            out.append(d)
+        return out
+
+    def export(self, workspace: str, turn_id: str) -> dict[str, Any]:
+        """Return one turn and its spans as a JSON-ready document."""
+        turn = self._exec("SELECT * FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id)).fetchone()
+        return {"turn": dict(turn) if turn else None, "spans": self.spans(workspace, turn_id) if turn else []}

@@ -1,0 +1,67 @@
+"""Shared fixtures: a private data dir per test, no web, and a guard that allows loopback only."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from crew.settings import Settings
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address) -> None:
+    if isinstance(address, tuple):
+        host = address[0]
+        try:
+            ok = ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise ConnectionRefusedError(f"tests may only connect to loopback, not {host}")
+
+
+def _guarded_connect(self, address):
+    _loopback_only(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only():
+    """Fail any test that tries to open a connection beyond this machine."""
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def offline_env(monkeypatch, tmp_path):
+    """Point every test (and the processes it starts) at a fresh data dir with web search off."""
+    monkeypatch.setenv("CREW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CREW_WEB_SEARCH", "false")
+    for var in ("CREW_MODEL", "CHROMA_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    for role in ("COORDINATOR", "RESEARCHER", "WRITER", "CRITIC"):
+        monkeypatch.delenv(f"CREW_MODEL_{role}", raising=False)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", model="fake", web_search=False)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from crew.embeddings import Embedder
+
+    return Embedder()
