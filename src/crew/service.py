@@ -110,6 +110,13 @@ class Crew:
             checkpointer,
         )
 
+    def ingest(self, workspace: str, name: str, data: bytes, progress=None):
+        """Add one uploaded file to a workspace's memory; never raises for a bad file."""
+        from crew.ingest import ingest_bytes
+
+        return ingest_bytes(self.memory.workspace(workspace), name, data, chunk_size=self.settings.chunk_size,
+                            chunk_overlap=self.settings.chunk_overlap, progress=progress)
+
     def run_turn(self, workspace: str, thread_id: str, goal: str) -> "Turn":
         """Start a turn in the background; iterate the returned Turn for its events."""
         check_workspace(workspace)
