@@ -21,6 +21,7 @@ EventKind = Literal[
     "error",
     "limit_hit",
     "stopped",
+    "review",  # the turn paused for the person to approve its plan
 ]
 
 

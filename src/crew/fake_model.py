@@ -22,7 +22,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from crew.structured import parse_reply
 
-_EVIDENCE = re.compile(r"^\[(\d+)\][^\n]*\n<<<\n(.*?)\n>>>", re.S | re.M)
+_EVIDENCE = re.compile(r"^\[(\d+)\] (.*) \([^()]*\)$", re.M)
 _GOAL = re.compile(r"^Goal:\s*(.+)$", re.M)
 
 
@@ -61,8 +61,7 @@ class FakeCrewModel(BaseChatModel):
             return "I found no evidence in memory or on the web for this goal, so I cannot give a sourced answer."
         sentences = []
         for n, text in evidence[:4]:
-            text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-            first = re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
+            first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
             sentences.append(f"{first[:240].rstrip()} [{n}]")
         return "According to the sources: " + " ".join(sentences)
 

@@ -1,5 +1,8 @@
 """Wire the crew as a LangGraph graph: coordinator -> researchers (in parallel) -> writer <-> critic.
 
+When a chat asks for it, the run pauses after the plan (a LangGraph interrupt, saved by the
+checkpointer) until the person approves or edits the sub-questions.
+
 Routing is pure functions over the state; nodes get their models, tools and limits from
 `build_graph`, and the turn's workspace, budget and event sink from the runtime context.
 """
@@ -12,15 +15,15 @@ from typing import Any, Callable, Literal
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send
+from langgraph.types import Send, interrupt
 
-from crew.agents.coordinator import coordinate
+from crew.agents.coordinator import clean_plan, coordinate
 from crew.agents.critic import review
 from crew.agents.researcher import WebTools, research
 from crew.agents.writer import cite, write
 from crew.events import Event
 from crew.limits import LimitReached
-from crew.runtime import TurnContext
+from crew.runtime import TurnContext, describe
 from crew.settings import Role, Settings
 from crew.state import CrewState, ResearchTask, numbered_evidence
 
@@ -80,12 +83,35 @@ def guarded(agent: str, node: Callable[..., dict]) -> Callable[[Any, Runtime[Tur
             ctx.emit(Event(kind="limit_hit", turn_id=ctx.turn_id, agent=agent, text=exc.detail, data={"limit": exc.limit}))
             return {"limit_hit": exc.limit}
         except Exception as exc:  # a model or tool failure ends the turn with what was done so far
-            message = f"{agent} failed: {type(exc).__name__}: {str(exc)[:300]}"
-            ctx.emit(Event(kind="error", turn_id=ctx.turn_id, agent=agent, text=message, data={"part": agent}))
+            # describe() redacts secrets; `part` names what failed (model, memory...) when known.
+            message = f"{agent} failed: {describe(exc)}"
+            ctx.emit(Event(kind="error", turn_id=ctx.turn_id, agent=agent, text=message,
+                           data={"part": getattr(exc, "part", agent)}))
             return {"error": message}
 
     run.__name__ = agent
     return run
+
+
+def plan_review(state: CrewState, runtime: Runtime[TurnContext]) -> dict:
+    """Pause for the person to approve or edit the plan, when the turn asked for a review.
+
+    `interrupt` saves the run here; resuming with Command(resume={"subquestions": [...]}) runs
+    this node again and `interrupt` returns the person's reply. It stays outside `guarded`, which
+    would otherwise catch the interrupt as a failure.
+    """
+    if stopped(state) or not state.get("review_plan"):
+        return {}
+    reply = interrupt({"subquestions": state["plan"]})
+    return guarded("person", partial(_apply_review, reply))(state, runtime)
+
+
+def _apply_review(reply: Any, state: CrewState, ctx: TurnContext) -> dict:
+    asked = reply.get("subquestions", []) if isinstance(reply, dict) else list(reply or [])
+    questions = clean_plan([str(q) for q in asked], state["goal"])
+    with ctx.step("person", "review", "Reviewed the plan") as step:
+        step.emit("plan", "\n".join(questions), subquestions=questions, edited=questions != state["plan"])
+    return {"plan": questions}
 
 
 def build_graph(
@@ -113,12 +139,14 @@ def build_graph(
 
     graph = StateGraph(CrewState, context_schema=TurnContext)
     graph.add_node("coordinator", guarded("coordinator", coordinator_node))
+    graph.add_node("plan_review", plan_review)
     graph.add_node("researcher", guarded("researcher", researcher_node))
     graph.add_node("writer", guarded("writer", writer_node))
     graph.add_node("critic", guarded("critic", critic_node))
     graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions))
     graph.add_edge(START, "coordinator")
-    graph.add_conditional_edges("coordinator", route_plan, ["researcher", "finish"])
+    graph.add_edge("coordinator", "plan_review")
+    graph.add_conditional_edges("plan_review", route_plan, ["researcher", "finish"])
     graph.add_conditional_edges("researcher", route_after_research, ["writer", "finish"])
     graph.add_conditional_edges("writer", route_after_writer, ["critic", "finish"])
     graph.add_conditional_edges("critic", partial(route_after_critic, max_revisions=settings.max_revisions), ["writer", "finish"])

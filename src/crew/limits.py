@@ -31,6 +31,10 @@ class Limits:
     token_budget: int = 60_000
     timeout_s: float = 300.0
     loop_repeats: int = 3
+    # Transient failures (a model or memory call that timed out, a dropped connection) are
+    # retried this many times in all, waiting retry_wait_s, then twice that, and so on.
+    retry_attempts: int = 3
+    retry_wait_s: float = 0.5
 
 
 class Budget:
@@ -51,6 +55,10 @@ class Budget:
         self.tool_calls = 0
         self.tokens = 0
         self._signatures: Counter[str] = Counter()
+        # Model calls admitted but not yet accounted, and the tokens they are expected to spend.
+        self._in_flight = 0
+        self._reserved = 0
+        self._settled = threading.Condition(self._lock)
 
     def check(self) -> None:
         """Raise if the turn was stopped or ran out of time."""
@@ -85,8 +93,39 @@ class Budget:
         """Refuse a model call once the budget is spent, so at most one call overshoots it."""
         self.check()
         with self._lock:
-            if self.tokens >= self.limits.token_budget:
-                raise LimitReached("token_budget", f"{self.tokens} of {self.limits.token_budget} tokens spent")
+            self._refuse_if_spent()
+
+    def _refuse_if_spent(self) -> None:
+        if self.tokens >= self.limits.token_budget:
+            raise LimitReached("token_budget", f"{self.tokens} of {self.limits.token_budget} tokens spent")
+
+    def admit_model_call(self, estimate: int) -> int:
+        """Admit one model call expected to spend `estimate` tokens; return the reservation.
+
+        Alone, a call is admitted while any budget is left, so a turn overshoots by at most the
+        one call that crosses the line. Parallel researchers must not each cross it: while other
+        calls are in flight, a call waits until what is spent, what they reserved and its own
+        estimate fit in the budget (or they settle and the budget is found spent).
+        """
+        self.check()
+        with self._settled:
+            while True:
+                self._refuse_if_spent()
+                if not self._in_flight or self.tokens + self._reserved + estimate <= self.limits.token_budget:
+                    break
+                self._settled.wait(0.05)
+                self.check()
+            self._in_flight += 1
+            self._reserved += estimate
+        return estimate
+
+    def settle_model_call(self, reserved: int, tokens: int) -> None:
+        """Account a finished (or failed) admitted call and release its reservation."""
+        with self._settled:
+            self._in_flight -= 1
+            self._reserved -= reserved
+            self.tokens += tokens
+            self._settled.notify_all()
 
     def spend(self, tokens: int) -> None:
         with self._lock:

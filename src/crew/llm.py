@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from langchain_core.language_models import BaseChatModel
 
+from crew.redact import remember_secret
 from crew.settings import ROLES, Role, Settings
 
 PROVIDERS = ("local", "openai", "anthropic", "ollama", "fake")
@@ -46,6 +48,9 @@ def is_embedded(spec: str) -> bool:
 def build_model(spec: str, settings: Settings) -> BaseChatModel:
     """Build the chat model a spec names; raise ModelSpecError for anything a user must fix."""
     provider, name, options = split_spec(spec)
+    for secret in (settings.openai_api_key, settings.anthropic_api_key):
+        if secret is not None:  # masked in every error text, trace and log record from now on
+            remember_secret(secret.get_secret_value())
     if provider == "fake":
         from crew.fake_model import FakeCrewModel
 
@@ -66,12 +71,11 @@ def build_model(spec: str, settings: Settings) -> BaseChatModel:
     if not name:
         raise ModelSpecError(f"'{spec}' names no model: write {provider}:MODEL_NAME")
     if provider == "openai":
-        from langchain_openai import ChatOpenAI
-
         key = settings.openai_api_key
         if key is None and not settings.openai_base_url:
             raise ModelSpecError("openai: needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)")
-        return ChatOpenAI(
+        return _openai_class()(
+            structured_method=settings.openai_structured,
             model=name,
             base_url=settings.openai_base_url,
             api_key=key.get_secret_value() if key else "not-needed",
@@ -92,6 +96,22 @@ def build_model(spec: str, settings: Settings) -> BaseChatModel:
 
         return ChatOllama(model=name, base_url=settings.ollama_base_url)
     raise ModelSpecError(f"unknown model provider '{provider}' in '{spec}': use one of {', '.join(PROVIDERS)}")
+
+
+@lru_cache(maxsize=1)
+def _openai_class():
+    from langchain_openai import ChatOpenAI
+
+    class CompatibleChatOpenAI(ChatOpenAI):
+        """ChatOpenAI whose structured-output method suits the server it talks to."""
+
+        structured_method: str = "json_schema"
+
+        def with_structured_output(self, schema, *, include_raw: bool = False, **kwargs):
+            kwargs.setdefault("method", self.structured_method)
+            return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+
+    return CompatibleChatOpenAI
 
 
 def build_models(settings: Settings) -> dict[Role, BaseChatModel]:

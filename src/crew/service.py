@@ -18,11 +18,11 @@ from crew.graph import build_graph
 from crew.limits import Budget, Limits
 from crew.llm import build_models
 from crew.memory import Memory, chroma_client, check_workspace
-from crew.runtime import TurnContext, new_id
+from crew.runtime import TurnContext, describe, new_id
 from crew.settings import Role, Settings
 from crew.tools.fetch_page import fetch_page
 from crew.tools.web_search import ddgs_search, web_search
-from crew.tracing import TraceStore
+from crew.tracing import TraceStore, TraceStoreError, price_table
 
 # After Stop or the wall clock, how long to wait for the worker to reach a checkpoint of its own.
 GRACE_S = 0.5
@@ -30,6 +30,10 @@ GRACE_S = 0.5
 
 class EmptyGoal(ValueError):
     """The person sent nothing to work on."""
+
+
+class NotPaused(LookupError):
+    """A resume was asked for a turn that is not waiting for a plan review."""
 
 
 @dataclass
@@ -41,7 +45,7 @@ class TurnResult:
     limit_hit: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
-    status: str = "running"  # running | done | limit | error | stopped
+    status: str = "running"  # running | done | limit | error | stopped | awaiting_review
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's --json contract."""
@@ -69,6 +73,7 @@ def limits_of(settings: Settings) -> Limits:
     return Limits(
         max_revisions=settings.max_revisions, max_steps=settings.max_steps, max_tool_calls=settings.max_tool_calls,
         token_budget=settings.token_budget, timeout_s=settings.timeout_s, loop_repeats=settings.loop_repeats,
+        retry_attempts=settings.retry_attempts, retry_wait_s=settings.retry_wait_s,
     )
 
 
@@ -88,27 +93,35 @@ class Crew:
         self.models = models
         self.memory = memory
         self.traces = traces
+        self.tools = tools
+        self.checkpointer = checkpointer
         self.graph = build_graph(settings, models, tools, checkpointer)
 
     @classmethod
     def from_settings(cls, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
-                      tools: WebTools | None = None) -> "Crew":
+                      tools: WebTools | None = None, embedder: Embedder | None = None) -> "Crew":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         from crew.db import connect
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), Embedder())
+        memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder())
         checkpointer = SqliteSaver(connect(data / "checkpoints.sqlite"))
         return cls(
             settings,
             models if models is not None else build_models(settings),
             memory,
             tools if tools is not None else web_tools(settings),
-            TraceStore(data / "crew.sqlite"),
+            TraceStore(data / "crew.sqlite", price_table(settings.prices)),
             checkpointer,
         )
+
+    def with_settings(self, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
+                      tools: WebTools | None = None) -> "Crew":
+        """Return a crew with other settings (a person's next turn) on this one's memory, traces and checkpoints."""
+        return Crew(settings, models if models is not None else build_models(settings), self.memory,
+                    tools if tools is not None else web_tools(settings), self.traces, self.checkpointer)
 
     def ingest(self, workspace: str, name: str, data: bytes, progress=None):
         """Add one uploaded file to a workspace's memory; never raises for a bad file."""
@@ -117,24 +130,50 @@ class Crew:
         return ingest_bytes(self.memory.workspace(workspace), name, data, chunk_size=self.settings.chunk_size,
                             chunk_overlap=self.settings.chunk_overlap, progress=progress)
 
-    def run_turn(self, workspace: str, thread_id: str, goal: str) -> "Turn":
-        """Start a turn in the background; iterate the returned Turn for its events."""
+    def run_turn(self, workspace: str, thread_id: str, goal: str, review_plan: bool = False) -> "Turn":
+        """Start a turn in the background; iterate the returned Turn for its events.
+
+        With `review_plan`, the turn ends early with a 'review' event and status
+        "awaiting_review" after the coordinator's plan; `resume_turn` continues it.
+        """
         check_workspace(workspace)
         goal = (goal or "").strip()
         if not goal:
             raise EmptyGoal("the goal is empty: say what the crew should find out")
-        return Turn(self, workspace, thread_id, goal)
+        return Turn(self, workspace, thread_id, goal, review_plan=review_plan)
+
+    def resume_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, subquestions: list[str]) -> "Turn":
+        """Continue a turn paused for plan review, from its checkpoint, with the approved sub-questions."""
+        check_workspace(workspace)
+        questions = [q for q in (" ".join(str(s).split()) for s in subquestions) if q]
+        if not questions:
+            raise EmptyGoal("the plan is empty: keep at least one sub-question")
+        if self.checkpointer is None or not self.graph.get_state({"configurable": {"thread_id": turn_id}}).interrupts:
+            raise NotPaused(f"turn {turn_id} is not waiting for a plan review")
+        return Turn(self, workspace, thread_id, goal, resume=questions, turn_id=turn_id)
+
+    def forget_thread(self, workspace: str, thread_id: str, turn_ids: list[str]) -> None:
+        """Delete what a deleted chat left behind: its traces and its turns' checkpoints."""
+        check_workspace(workspace)
+        self.traces.delete_thread(workspace, thread_id)
+        if self.checkpointer is not None:
+            for turn_id in turn_ids:
+                self.checkpointer.delete_thread(turn_id)
 
 
 class Turn:
     """One running turn: iterate it for events as they happen; `cancel()` stops it at once."""
 
-    def __init__(self, crew: Crew, workspace: str, thread_id: str, goal: str) -> None:
+    def __init__(self, crew: Crew, workspace: str, thread_id: str, goal: str, *, review_plan: bool = False,
+                 resume: list[str] | None = None, turn_id: str | None = None) -> None:
         self.crew = crew
         self.workspace = workspace
         self.thread_id = thread_id
         self.goal = goal
-        self.turn_id = new_id()
+        self.turn_id = turn_id or new_id()
+        self.review_plan = review_plan
+        self._resume = resume  # the approved sub-questions of a turn paused for review
+        self._paused: dict | None = None
         self.result = TurnResult(self.turn_id)
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._cancel = threading.Event()
@@ -143,6 +182,7 @@ class Turn:
         self._draft: dict | None = None
         self._worker = threading.Thread(target=self._work, name=f"turn-{self.turn_id}", daemon=True)
         self._started = False
+        self._trace_failed = False
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -152,12 +192,22 @@ class Turn:
 
     def _work(self) -> None:
         ctx = TurnContext(self.turn_id, self.crew.memory.workspace(self.workspace), self.budget, self._emit)
+        if self._resume is not None:
+            from langgraph.types import Command
+
+            graph_input: Any = Command(resume={"subquestions": self._resume})
+        else:
+            graph_input = {"goal": self.goal, "review_plan": self.review_plan}
         try:
             self._final_state = self.crew.graph.invoke(
-                {"goal": self.goal}, config={"configurable": {"thread_id": self.turn_id}}, context=ctx
+                graph_input, config={"configurable": {"thread_id": self.turn_id}}, context=ctx
             )
+            interrupts = (self._final_state or {}).get("__interrupt__")
+            if interrupts:
+                self._paused = dict(interrupts[0].value)
         except Exception as exc:  # the graph guards its nodes; this is the checkpointer or the graph itself
-            self._emit(Event(kind="error", turn_id=self.turn_id, agent="crew", text=f"the crew failed: {type(exc).__name__}: {exc}"))
+            self._emit(Event(kind="error", turn_id=self.turn_id, agent="crew", text=f"the crew failed: {describe(exc)}",
+                             data={"part": getattr(exc, "part", "crew")}))
         finally:
             self._queue.put(None)
 
@@ -166,10 +216,13 @@ class Turn:
             raise RuntimeError("a turn can be iterated once")
         self._started = True
         traces = self.crew.traces
-        traces.start_turn(self.workspace, self.thread_id, self.turn_id, self.goal, self.crew.settings.model)
+        trace_failure = self._trace(traces.start_turn, self.workspace, self.thread_id, self.turn_id, self.goal,
+                                    self.crew.settings.model)
         first = Event(kind="turn_started", turn_id=self.turn_id, agent="crew", text=self.goal,
-                      data={"workspace": self.workspace, "thread_id": self.thread_id})
+                      data={"workspace": self.workspace, "thread_id": self.thread_id, "resumed": self._resume is not None})
         yield first
+        if trace_failure:
+            yield trace_failure
         self._worker.start()
         hard_deadline = time.monotonic() + self.crew.settings.timeout_s + 5
         cut_short: str | None = None
@@ -187,8 +240,10 @@ class Turn:
             if event is None:
                 break
             self._observe(event)
-            traces.record(self.workspace, event)
+            trace_failure = self._trace(traces.record, self.workspace, event)
             yield event
+            if trace_failure:
+                yield trace_failure
         yield from self._finish(cut_short)
 
     def _observe(self, event: Event) -> None:
@@ -205,6 +260,9 @@ class Turn:
 
     def _finish(self, cut_short: str | None) -> Iterator[Event]:
         r = self.result
+        if self._paused is not None and cut_short is None:
+            yield from self._pause()
+            return
         state = self._final_state if cut_short is None else None
         if state is not None:
             r.answer, r.citations = state.get("answer", ""), list(state.get("citations", []))
@@ -222,14 +280,49 @@ class Turn:
             r.status = "error" if r.error else ("limit" if r.limit_hit else "done")
         if not r.answer:
             r.answer = _no_answer(r)
-        self.crew.traces.end_turn(self.turn_id, r.status, r.limit_hit, r.error)
+        trace_failure = self._trace(self.crew.traces.end_turn, self.turn_id, r.status, r.limit_hit, r.error)
+        if trace_failure:
+            r.status = "error"
+            yield trace_failure
         yield Event(kind="final", turn_id=self.turn_id, agent="crew", text=r.answer,
                     data={"citations": r.citations, "limit_hit": r.limit_hit, "error": r.error,
                           "status": r.status, "notes": r.notes})
 
+    def _pause(self) -> Iterator[Event]:
+        """End this part of the turn waiting for the person to approve the plan."""
+        r = self.result
+        r.status = "awaiting_review"
+        plan = list(self._paused.get("subquestions", []))
+        yield self._record(Event(kind="review", turn_id=self.turn_id, agent="coordinator", text="\n".join(plan),
+                                 data={"subquestions": plan}))
+        trace_failure = self._trace(self.crew.traces.end_turn, self.turn_id, r.status, None, r.error)
+        if trace_failure:
+            yield trace_failure
+        yield Event(kind="final", turn_id=self.turn_id, agent="crew", text="",
+                    data={"citations": [], "limit_hit": None, "error": r.error, "status": r.status, "notes": r.notes,
+                          "subquestions": plan})
+
     def _record(self, event: Event) -> Event:
-        self.crew.traces.record(self.workspace, event)
+        self._trace(self.crew.traces.record, self.workspace, event)
         return event
+
+    def _trace(self, write, *args) -> Event | None:
+        """Write to the trace store; the first failure becomes an error event, later writes are skipped.
+
+        The turn itself goes on: the person still gets the answer, and the error says the trace
+        is incomplete. Traces already stored are untouched.
+        """
+        if self._trace_failed:
+            return None
+        try:
+            write(*args)
+            return None
+        except TraceStoreError as exc:
+            self._trace_failed = True
+            event = Event(kind="error", turn_id=self.turn_id, agent="crew", data={"part": "trace store"},
+                          text=f"{describe(exc)}; this turn's trace is incomplete")
+            self._observe(event)
+            return event
 
     def run(self) -> TurnResult:
         """Consume every event and return the result (the CLI's way)."""

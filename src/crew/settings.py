@@ -16,6 +16,23 @@ from pydantic_settings import (
 ROLES = ("coordinator", "researcher", "writer", "critic")
 Role = Literal["coordinator", "researcher", "writer", "critic"]
 
+# Estimated USD per million tokens (input, output), matched by the longest model-name prefix.
+# A rough public list price, for the Traces page's estimate only; anything not listed (local,
+# fake, ollama, a self-hosted server) counts as free. Override with CREW_PRICES as JSON.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "o4-mini": (1.10, 4.40),
+    "claude-3-5-haiku": (0.80, 4.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-sonnet-4": (3.00, 15.00),
+    "claude-3-7-sonnet": (3.00, 15.00),
+    "claude-opus-4": (15.00, 75.00),
+}
+
 # The app's folder: `data/` and `.streamlit/` are looked up beside app.py, not the cwd.
 APP_DIR = Path(__file__).resolve().parents[2]
 
@@ -49,6 +66,9 @@ class Settings(BaseSettings):
     timeout_s: float = Field(300.0, gt=0)
     loop_repeats: int = Field(3, ge=2)
     research_steps: int = Field(2, ge=0, le=6)
+    # Transient model and memory failures: tries in all, and the first backoff wait (it doubles).
+    retry_attempts: int = Field(3, ge=1, le=10)
+    retry_wait_s: float = Field(0.5, ge=0, le=30)
 
     # Retrieval and tools.
     top_k: int = Field(4, ge=1, le=20)
@@ -58,6 +78,9 @@ class Settings(BaseSettings):
     web_timeout_s: float = 10.0
     fetch_max_bytes: int = 2_000_000
     fetch_timeout_s: float = 10.0
+
+    # Cost estimate for the Traces page.
+    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     # Embedded model.
     local_ctx: int = 8192
@@ -70,6 +93,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
     )
+    # How OpenAI-compatible servers are asked for structured replies: OpenAI itself, vLLM and
+    # LM Studio take json_schema; llama.cpp's Python server only json_mode; some only tools.
+    openai_structured: Literal["json_schema", "function_calling", "json_mode"] = "json_schema"
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
     )

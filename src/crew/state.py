@@ -41,6 +41,7 @@ def keep_first(current: str | None, new: str | None) -> str | None:
 
 class CrewState(TypedDict, total=False):
     goal: str
+    review_plan: bool  # pause after the plan for the person to approve or edit it
     plan: list[str]
     findings: Annotated[list[Evidence], operator.add]
     drafts: Annotated[list[str], operator.add]

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from crew.db import connect
 from crew.events import Event
+from crew.redact import redact
 
 PriceFn = Callable[[str, int, int], float]  # (model, tokens_in, tokens_out) -> USD
 
@@ -37,8 +38,28 @@ CREATE INDEX IF NOT EXISTS spans_turn ON spans(workspace, turn_id);
 """
 
 
+class TraceStoreError(RuntimeError):
+    """The trace store could not be written or read (disk full, database locked or damaged)."""
+
+    part = "trace store"
+
+
 def no_cost(model: str, tokens_in: int, tokens_out: int) -> float:
     return 0.0
+
+
+def price_table(prices: dict[str, tuple[float, float]]) -> PriceFn:
+    """Price a call from USD per million tokens (in, out), by the longest matching model-name prefix."""
+    ordered = sorted(prices.items(), key=lambda kv: -len(kv[0]))
+
+    def price(model: str, tokens_in: int, tokens_out: int) -> float:
+        name = (model or "").lower().rsplit("/", 1)[-1]
+        for prefix, (per_in, per_out) in ordered:
+            if name.startswith(prefix.lower()):
+                return (tokens_in * per_in + tokens_out * per_out) / 1_000_000
+        return 0.0
+
+    return price
 
 
 class TraceStore:
@@ -51,14 +72,23 @@ class TraceStore:
         self._price = price
 
     def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        if sql.startswith(("INSERT", "UPDATE")):
+            # Whatever a turn reports is stored redacted: an error text can quote a provider's key.
+            args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         with self._lock:
-            return self._conn.execute(sql, args)
+            try:
+                return self._conn.execute(sql, args)
+            except sqlite3.Error as exc:  # disk full, locked past the busy timeout, a damaged file
+                raise TraceStoreError(f"the trace store failed: {exc}") from exc
 
     def start_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, model: str) -> None:
+        """Open a turn's trace; a turn resumed after a plan review reopens its own (same id)."""
         now = time.time()
-        self._exec("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)",
+        self._exec("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)"
+                   " ON CONFLICT(turn_id) DO UPDATE SET status = 'running', ended = NULL",
                    (turn_id, workspace, thread_id, goal, now, model))
-        self._exec("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)",
+        self._exec("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)"
+                   " ON CONFLICT(span_id) DO UPDATE SET status = 'running', end = NULL",
                    (turn_id, turn_id, None, workspace, "turn", "crew", goal[:200], now))
 
     def record(self, workspace: str, event: Event) -> None:
@@ -121,6 +151,15 @@ class TraceStore:
             d["ms"] = round(((d["end"] or d["start"]) - d["start"]) * 1000, 1)
             out.append(d)
         return out
+
+    def delete_thread(self, workspace: str, thread_id: str) -> int:
+        """Forget the traces of one chat (when the person deletes it); return how many turns went."""
+        ids = [r["turn_id"] for r in self._exec("SELECT turn_id FROM traces WHERE workspace = ? AND thread_id = ?",
+                                                 (workspace, thread_id)).fetchall()]
+        for turn_id in ids:
+            self._exec("DELETE FROM spans WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
+            self._exec("DELETE FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
+        return len(ids)
 
     def export(self, workspace: str, turn_id: str) -> dict[str, Any]:
         """Return one turn and its spans as a JSON-ready document."""

@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import LANGUAGE_RULE
+from crew.agents.prompts import LANGUAGE_RULE, json_rule
 from crew.runtime import TurnContext
 
 MAX_QUESTIONS = 4
@@ -27,12 +27,12 @@ class Plan(BaseModel):
 SYSTEM = (
     "You are the coordinator of a research crew. Split the person's goal into 1 to "
     f"{MAX_QUESTIONS} short research questions that together answer it; one is enough for a "
-    f"simple goal. {LANGUAGE_RULE} Reply with JSON."
+    f"simple goal. {LANGUAGE_RULE} "
 )
 
 
 def messages(goal: str) -> list:
-    return [SystemMessage(content=SYSTEM), HumanMessage(content=f"Goal: {goal}")]
+    return [SystemMessage(content=SYSTEM + json_rule(Plan)), HumanMessage(content=f"Goal: {goal}")]
 
 
 def clean_plan(questions: list[str], goal: str) -> list[str]:

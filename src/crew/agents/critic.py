@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import DATA_RULE, evidence_block
+from crew.agents.prompts import DATA_RULE, evidence_block, json_rule
 from crew.runtime import TurnContext
 from crew.state import Evidence, Verdict
 
@@ -24,16 +24,16 @@ class Review(BaseModel):
 
 
 SYSTEM = (
-    "You are the critic of a research crew. Check the draft against the evidence: each claim must "
-    "be supported by the evidence it cites as [n], and the draft must answer the goal. Reply "
-    "approve if it holds up, else revise with up to three concrete notes. " + DATA_RULE + " Reply with JSON."
+    "You are the critic of a research crew. Check the draft against the sources: each claim must "
+    "be supported by the source it cites as [n], and the draft must answer the question. Reply "
+    "approve if it holds up, else revise with up to three concrete notes. " + DATA_RULE + " "
 )
 
 
 def messages(goal: str, evidence: list[Evidence], draft: str) -> list:
     return [
-        SystemMessage(content=SYSTEM),
-        HumanMessage(content=f"Goal: {goal}\n\nEvidence:\n{evidence_block(evidence)}\n\nDraft:\n<<<\n{draft}\n>>>\n\nYour verdict?"),
+        SystemMessage(content=SYSTEM + json_rule(Review)),
+        HumanMessage(content=f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\nDraft answer:\n{draft}\n\nYour verdict?"),
     ]
 
 
@@ -46,5 +46,8 @@ def review(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evi
             notes.append(verdict["notes"][0])
         else:
             verdict = Verdict(decision=result.decision, notes=[" ".join(n.split()) for n in result.notes if n.strip()][:5])
+            if verdict["decision"] == "revise" and not verdict["notes"]:
+                # A revision with nothing to change would only repeat the draft.
+                verdict = Verdict(decision="approve", notes=["The critic asked for a revision but gave no notes; the draft was kept."])
         step.emit("verdict", verdict["decision"], decision=verdict["decision"], notes=verdict["notes"])
     return {"verdicts": [verdict], "notes": notes}

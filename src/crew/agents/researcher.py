@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import DATA_RULE, evidence_block
+from crew.agents.prompts import DATA_RULE, evidence_block, json_rule
 from crew.memory import Chunk, Hit
 from crew.runtime import TurnContext
 from crew.state import Evidence, ResearchTask
@@ -37,7 +37,7 @@ class WebTools:
 
 SYSTEM = (
     "You are a researcher. Decide the next action to answer the question. Actions: {actions}. "
-    "Say done when the evidence answers the question. " + DATA_RULE + " Reply with JSON."
+    "Say done when the sources answer the question. " + DATA_RULE + " "
 )
 DESCRIPTIONS = {
     "web_search": "web_search (argument: a search query)",
@@ -70,8 +70,8 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
         allowed = tools.allowed()
         for _ in range(max_actions if allowed else 0):
             prompt = [
-                SystemMessage(content=SYSTEM.format(actions=", ".join([DESCRIPTIONS[a] for a in allowed] + ["done"]))),
-                HumanMessage(content=f"Question: {task['question']}\n\nEvidence so far:\n{evidence_block(found, 300)}\n\nNext action?"),
+                SystemMessage(content=SYSTEM.format(actions=", ".join([DESCRIPTIONS[a] for a in allowed] + ["done"])) + json_rule(ResearchAction)),
+                HumanMessage(content=f"Question: {task['question']}\n\nSources so far:\n{evidence_block(found, 300)}\n\nNext action?"),
             ]
             action = step.structured(model, ResearchAction, prompt)
             if action is None or action.action == "done" or action.action not in allowed or not action.argument.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -12,26 +13,69 @@ from crew.runtime import TurnContext
 from crew.state import Citation, Evidence, Verdict
 
 SYSTEM = (
-    "You are the writer of a research crew. Answer the goal using only the numbered evidence. "
-    "Put the evidence number in square brackets after each claim, like [1]. If the evidence does "
-    f"not answer the goal, say so plainly. {LANGUAGE_RULE} {DATA_RULE}"
+    "You are the writer of a research crew. Answer the question using only the numbered sources. "
+    "After each sentence, put the number of its source in square brackets, like [1]. If the "
+    f"sources do not answer the question, say so plainly. {LANGUAGE_RULE} {DATA_RULE}"
 )
 _REF = re.compile(r"\[(\d{1,3})\]")
+_SOURCE_REF = re.compile(r"\[(?:source|fuente|ref)\s*(\d{1,3})\]", re.I)
+# A sentence runs to its end mark and keeps the [n] markers that follow it.
+_SENTENCE = re.compile(r"\s*.+?(?:[.!?]+(?:\s*\[\d{1,3}\])*(?=\s|$)|$)")
+# A source line copied verbatim, "[1] text (file.md)", becomes "text [1]".
+_ECHO = re.compile(r"^\[(\d{1,3})\]\s*(.+?)\s*\([^()]*\)\s*$", re.M)
+_WORD = re.compile(r"\w{3,}")
+
+
+def _words(text: str) -> set[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return set(_WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch))))
+
+
+def attribute(draft: str, evidence: list[Evidence], threshold: float = 0.5) -> str:
+    """Cite uncited sentences by the passage they were visibly written from.
+
+    Small models copy from the evidence but rarely add [n]; a sentence whose words come mostly
+    from one passage gets that passage's number, so the claim stays traceable. A sentence that
+    matches no passage well enough stays uncited rather than getting a guessed citation.
+    """
+    if not evidence:
+        return draft
+    passages = [_words(ev["text"]) for ev in evidence]
+    out = []
+    for line in draft.split("\n"):
+        sentences = []
+        for sentence in _SENTENCE.findall(line):
+            words = _words(sentence)
+            if sentence.strip() and len(words) >= 3 and not _REF.search(sentence):
+                overlap = [len(words & p) / len(words) for p in passages]
+                best = max(range(len(passages)), key=overlap.__getitem__)
+                if overlap[best] >= threshold:
+                    stripped = sentence.rstrip()
+                    sentence = f"{stripped} [{best + 1}]" + sentence[len(stripped):]
+            sentences.append(sentence)
+        out.append("".join(sentences))
+    return "\n".join(out)
 
 
 def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict: Verdict | None) -> list:
-    text = f"Goal: {goal}\n\nEvidence:\n{evidence_block(evidence)}\n"
+    # Question first and the instruction last: small models follow the last line they read.
+    text = f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\n"
     if previous is not None and verdict is not None:
         notes = "\n".join(f"- {n}" for n in verdict["notes"]) or "- (no notes)"
-        text += f"\nYour previous draft:\n<<<\n{previous}\n>>>\nThe critic asked for these changes:\n{notes}\n\nWrite the improved answer."
+        text += (f"Your previous answer:\n{previous}\n\nThe critic asked for these changes:\n{notes}\n\n"
+                 "Write the improved answer, citing sources like [1].")
     else:
-        text += "\nWrite the answer."
+        text += "Write a short answer to the question, citing sources like [1]."
     return [SystemMessage(content=SYSTEM), HumanMessage(content=text)]
 
 
 def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     """Drop [n] markers that name no evidence and list the cited passages, in number order."""
     valid = set(range(1, len(evidence) + 1))
+    # Small models echo the evidence fences; they are prompt syntax, not answer text.
+    draft = "\n".join(line for line in draft.splitlines() if line.strip() not in ("<<<", ">>>"))
+    draft = _ECHO.sub(r"\2 [\1]", _SOURCE_REF.sub(r"[\1]", draft))
+    draft = attribute(draft, evidence)
     answer = _REF.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", draft).strip()
     cited = sorted({int(n) for n in _REF.findall(answer)})
     citations = [
