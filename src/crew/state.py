@@ -41,6 +41,7 @@ def keep_first(current: str | None, new: str | None) -> str | None:
 
 class CrewState(TypedDict, total=False):
     goal: str
+    language: str | None  # the goal's language, when it could be told
     review_plan: bool  # pause after the plan for the person to approve or edit it
     plan: list[str]
     findings: Annotated[list[Evidence], operator.add]

@@ -143,3 +143,20 @@ def test_stop_ends_the_turn_at_once_with_the_work_so_far(make_crew):
     assert seen[-2:] == ["stopped", "final"]
     assert turn.result.status == "stopped" and turn.result.limit_hit == "stopped"
     assert turn.result.answer == "partial answer"
+
+
+def test_every_role_is_told_the_language_of_the_goal(make_crew, remember):
+    coordinator = ScriptedChatModel(responses=[Plan(subquestions=["cafeína del té verde"])])
+    writer = ScriptedChatModel(responses=["Una taza tiene unos 30 mg [1]."])
+    critic = ScriptedChatModel(responses=[Review(decision="approve")])
+    crew = make_crew({"coordinator": coordinator, "writer": writer, "critic": critic})
+    remember(crew, "es", "A cup of green tea has about 30 mg of caffeine.")
+    result = crew.run_turn("es", "t", "¿Cuánta cafeína tiene una taza de té verde?").run()
+    assert result.status == "done"
+    for model in (coordinator, writer):
+        assert "write in Spanish" in model.calls[0]["messages"][0].content
+    assert "notes in Spanish" in critic.calls[0]["messages"][0].content
+    english = make_crew({"coordinator": ScriptedChatModel(responses=[Plan(subquestions=["q"])]),
+                         "writer": ScriptedChatModel(responses=["a"]), "critic": ScriptedChatModel(responses=[Review(decision="approve")])})
+    english.run_turn("en", "t", "How much caffeine is in a cup of green tea?").run()
+    assert "write in English" in english.models["writer"].calls[0]["messages"][0].content

@@ -6,7 +6,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import LANGUAGE_RULE, json_rule
+from crew.agents.prompts import json_rule, language_rule
+from crew.language import detect
 from crew.runtime import TurnContext
 
 MAX_QUESTIONS = 4
@@ -27,12 +28,13 @@ class Plan(BaseModel):
 SYSTEM = (
     "You are the coordinator of a research crew. Split the person's goal into 1 to "
     f"{MAX_QUESTIONS} short research questions that together answer it; one is enough for a "
-    f"simple goal. {LANGUAGE_RULE} "
+    "simple goal. {language} "
 )
 
 
-def messages(goal: str) -> list:
-    return [SystemMessage(content=SYSTEM + json_rule(Plan)), HumanMessage(content=f"Goal: {goal}")]
+def messages(goal: str, language: str | None = None) -> list:
+    system = SYSTEM.format(language=language_rule(language)) + json_rule(Plan)
+    return [SystemMessage(content=system), HumanMessage(content=f"Goal: {goal}")]
 
 
 def clean_plan(questions: list[str], goal: str) -> list[str]:
@@ -47,11 +49,12 @@ def clean_plan(questions: list[str], goal: str) -> list[str]:
 
 
 def coordinate(ctx: TurnContext, model: BaseChatModel, goal: str) -> dict:
+    language = detect(goal)
     with ctx.step("coordinator", "plan", "Planning the research") as step:
-        plan = step.structured(model, Plan, messages(goal))
+        plan = step.structured(model, Plan, messages(goal, language))
         notes = []
         if plan is None:
             notes.append("The coordinator's plan was malformed twice; researching the goal as one question.")
         questions = clean_plan(plan.subquestions if plan else [], goal)
         step.emit("plan", "\n".join(questions), subquestions=questions, fallback=plan is None)
-    return {"plan": questions, "notes": notes}
+    return {"plan": questions, "notes": notes, "language": language}

@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import DATA_RULE, evidence_block, json_rule
+from crew.agents.prompts import DATA_RULE, evidence_block, json_rule, language_rule
 from crew.runtime import TurnContext
 from crew.state import Evidence, Verdict
 
@@ -30,16 +30,18 @@ SYSTEM = (
 )
 
 
-def messages(goal: str, evidence: list[Evidence], draft: str) -> list:
+def messages(goal: str, evidence: list[Evidence], draft: str, language: str | None = None) -> list:
+    notes_language = f"Write the notes in {language}. " if language else ""
     return [
-        SystemMessage(content=SYSTEM + json_rule(Review)),
+        SystemMessage(content=SYSTEM + notes_language + json_rule(Review)),
         HumanMessage(content=f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\nDraft answer:\n{draft}\n\nYour verdict?"),
     ]
 
 
-def review(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evidence], draft: str) -> dict:
+def review(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evidence], draft: str,
+           language: str | None = None) -> dict:
     with ctx.step("critic", "critique", "Checking the draft") as step:
-        result = step.structured(model, Review, messages(goal, evidence, draft))
+        result = step.structured(model, Review, messages(goal, evidence, draft, language))
         notes = []
         if result is None:
             verdict = Verdict(decision="approve", notes=["The critic's reply was malformed twice; the draft was accepted unchecked."])

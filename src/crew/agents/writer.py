@@ -8,14 +8,14 @@ import unicodedata
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from crew.agents.prompts import DATA_RULE, LANGUAGE_RULE, evidence_block
+from crew.agents.prompts import DATA_RULE, evidence_block, language_rule
 from crew.runtime import TurnContext
 from crew.state import Citation, Evidence, Verdict
 
 SYSTEM = (
     "You are the writer of a research crew. Answer the question using only the numbered sources. "
     "After each sentence, put the number of its source in square brackets, like [1]. If the "
-    f"sources do not answer the question, say so plainly. {LANGUAGE_RULE} {DATA_RULE}"
+    "sources do not answer the question, say so plainly. {language} " + DATA_RULE
 )
 _REF = re.compile(r"\[(\d{1,3})\]")
 _SOURCE_REF = re.compile(r"\[(?:source|fuente|ref)\s*(\d{1,3})\]", re.I)
@@ -57,7 +57,8 @@ def attribute(draft: str, evidence: list[Evidence], threshold: float = 0.5) -> s
     return "\n".join(out)
 
 
-def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict: Verdict | None) -> list:
+def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict: Verdict | None,
+             language: str | None = None) -> list:
     # Question first and the instruction last: small models follow the last line they read.
     text = f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\n"
     if previous is not None and verdict is not None:
@@ -66,7 +67,7 @@ def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict:
                  "Write the improved answer, citing sources like [1].")
     else:
         text += "Write a short answer to the question, citing sources like [1]."
-    return [SystemMessage(content=SYSTEM), HumanMessage(content=text)]
+    return [SystemMessage(content=SYSTEM.format(language=language_rule(language))), HumanMessage(content=text)]
 
 
 def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
@@ -87,10 +88,10 @@ def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
 
 
 def write(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evidence],
-          previous: str | None, verdict: Verdict | None) -> dict:
+          previous: str | None, verdict: Verdict | None, language: str | None = None) -> dict:
     revision = previous is not None
     with ctx.step("writer", "revise" if revision else "draft", "Revising the draft" if revision else "Writing the draft") as step:
-        draft = step.stream_text(model, messages(goal, evidence, previous, verdict), "draft").strip()
+        draft = step.stream_text(model, messages(goal, evidence, previous, verdict, language), "draft").strip()
         if not draft:
             draft = "The writer produced no text."
         answer, citations = cite(draft, evidence)
