@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+from functools import lru_cache
 
 MASK = "[redacted]"
 _MIN_SECRET = 8  # shorter values are too likely to occur in ordinary text
@@ -38,8 +39,15 @@ def remember_secret(value: str | None) -> None:
         install_log_redaction()
 
 
+@lru_cache(maxsize=8)
+def _env_secrets(items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    # Cached on the environment's contents: redact runs on every trace write, and matching
+    # every variable name each time was most of a turn's overhead.
+    return tuple(v for k, v in items if _SECRET_NAME.search(k) and v and len(v) >= _MIN_SECRET)
+
+
 def _secrets() -> list[str]:
-    env = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v and len(v) >= _MIN_SECRET]
+    env = list(_env_secrets(tuple(os.environ.items())))
     with _lock:
         known = list(_known)
     # Longest first, so a key is masked whole even if a shorter secret is a part of it.

@@ -40,11 +40,17 @@ class PinnedTransport(httpx.BaseTransport):
         extensions = dict(request.extensions)
         if request.url.scheme == "https":
             extensions["sni_hostname"] = request.url.host
-        pinned = httpx.Request(
-            request.method, request.url.copy_with(host=addresses[0]), headers=request.headers,
-            stream=request.stream, extensions=extensions,
-        )
-        return self.inner.handle_request(pinned)
+        for i, address in enumerate(addresses):  # all were checked; try the next if one is unreachable
+            pinned = httpx.Request(
+                request.method, request.url.copy_with(host=address), headers=request.headers,
+                stream=request.stream, extensions=extensions,
+            )
+            try:
+                return self.inner.handle_request(pinned)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if i == len(addresses) - 1:
+                    raise
+        raise BlockedURL("no address to connect to")  # check_url never returns an empty list
 
     def close(self) -> None:
         self.inner.close()

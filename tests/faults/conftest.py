@@ -1,0 +1,82 @@
+"""Fixtures for breaking things on purpose: crews over temporary stores with scripted models, a
+real Chroma server on a loopback port that tests stop and restart, and a hook that acts when
+the crew reports a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from crew.agents.researcher import WebTools
+from crew.fake_model import ScriptedChatModel
+from crew.service import Crew
+from crew.settings import ROLES, Settings
+from tests.servers import ChromaServer
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+@pytest.fixture
+def make_crew(tmp_path, embedder):
+    """Build a crew over temporary stores; roles not given get a scripted model with no replies."""
+
+    def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
+        base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01}
+        settings = Settings(**{**base, **overrides})
+        models = models or {}
+        full = {r: models.get(r) or ScriptedChatModel(responses=[]) for r in ROLES}
+        return Crew.from_settings(settings, models=full, tools=tools or WebTools(None, None), embedder=embedder)
+
+    return make
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """`chroma run` on a free loopback port; tests stop and restart it on the same data."""
+    if not CHROMA.exists():
+        pytest.skip("the chroma command is not installed in this environment")
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class OnRetry(logging.Handler):
+    """Call `action` (once) when the crew logs that it is about to retry a failed call.
+
+    The retry's warning is logged from the turn's own thread just before the backoff sleep, so
+    whatever the action does (restart a server, press Stop) happens at that exact point.
+    """
+
+    def __init__(self, action: Callable[[logging.LogRecord], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.action = action
+        self.fired = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "trying again" in record.getMessage() and not self.fired:
+            self.fired += 1
+            self.action(record)
+
+
+@pytest.fixture
+def on_retry():
+    handlers: list[OnRetry] = []
+    logger = logging.getLogger("crew.runtime")
+
+    def install(action: Callable[[logging.LogRecord], None]) -> OnRetry:
+        handler = OnRetry(action)
+        logger.addHandler(handler)
+        handlers.append(handler)
+        return handler
+
+    yield install
+    for handler in handlers:
+        logger.removeHandler(handler)
