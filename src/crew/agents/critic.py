@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import DATA_RULE, evidence_block, json_rule, language_rule
+from crew.agents.prompts import DATA_RULE, evidence_block, fenced, json_rule, language_rule
 from crew.runtime import TurnContext
 from crew.state import Evidence, Verdict
 
@@ -34,7 +34,7 @@ def messages(goal: str, evidence: list[Evidence], draft: str, language: str | No
     notes_language = f"Write the notes in {language}. " if language else ""
     return [
         SystemMessage(content=SYSTEM + notes_language + json_rule(Review)),
-        HumanMessage(content=f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\nDraft answer:\n{draft}\n\nYour verdict?"),
+        HumanMessage(content=f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\nDraft answer:\n{fenced(draft)}\n\nYour verdict?"),
     ]
 
 

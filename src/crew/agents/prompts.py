@@ -39,6 +39,11 @@ def _line(text: str) -> str:
     return flat.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
+def fenced(text: str) -> str:
+    """Fence a draft: it is model output that may repeat injected text, so it is data too."""
+    return "<<<\n" + text.replace("<<<", "‹‹‹").replace(">>>", "›››") + "\n>>>"
+
+
 def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
     """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`."""
     if not evidence:

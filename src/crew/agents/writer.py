@@ -8,7 +8,7 @@ import unicodedata
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from crew.agents.prompts import DATA_RULE, evidence_block, language_rule
+from crew.agents.prompts import DATA_RULE, evidence_block, fenced, language_rule
 from crew.runtime import TurnContext
 from crew.state import Citation, Evidence, Verdict
 
@@ -63,7 +63,7 @@ def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict:
     text = f"Question: {goal}\n\nSources:\n{evidence_block(evidence)}\n\n"
     if previous is not None and verdict is not None:
         notes = "\n".join(f"- {n}" for n in verdict["notes"]) or "- (no notes)"
-        text += (f"Your previous answer:\n{previous}\n\nThe critic asked for these changes:\n{notes}\n\n"
+        text += (f"Your previous answer:\n{fenced(previous)}\n\nThe critic asked for these changes:\n{notes}\n\n"
                  "Write the improved answer, citing sources like [1].")
     else:
         text += "Write a short answer to the question, citing sources like [1]."
