@@ -132,10 +132,11 @@ def build_graph(
         drafts, verdicts = state.get("drafts", []), state.get("verdicts", [])
         previous = drafts[-1] if drafts and verdicts else None
         return write(ctx, models["writer"], state["goal"], numbered_evidence(state.get("findings", [])),
-                     previous, verdicts[-1] if previous is not None else None)
+                     previous, verdicts[-1] if previous is not None else None, state.get("language"))
 
     def critic_node(state: CrewState, ctx: TurnContext) -> dict:
-        return review(ctx, models["critic"], state["goal"], numbered_evidence(state.get("findings", [])), state["drafts"][-1])
+        return review(ctx, models["critic"], state["goal"], numbered_evidence(state.get("findings", [])),
+                      state["drafts"][-1], state.get("language"))
 
     graph = StateGraph(CrewState, context_schema=TurnContext)
     graph.add_node("coordinator", guarded("coordinator", coordinator_node))

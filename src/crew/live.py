@@ -29,8 +29,10 @@ class LiveTurn:
         self.turn = turn
         self.turn_id: str = turn.turn_id
         self.events: list[Event] = list(prior)
+        self.prior = len(self.events)  # events of an earlier part of the turn (resumed after a review)
         self.started = time.time()
         self.stop_requested = False
+        self.ended = False  # this run's final event is in (it may still be saving: see `done`)
         self._on_event = on_event
         self._on_done = on_done
         self._cond = threading.Condition()
@@ -54,6 +56,7 @@ class LiveTurn:
     def _append(self, event: Event) -> None:
         with self._cond:
             self.events.append(event)
+            self.ended = self.ended or event.kind == "final"
             self._cond.notify_all()
         if self._on_event is not None:
             try:

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = 2_000_000
     fetch_timeout_s: float = 10.0
 
+    # Uploaded documents: caps on one file (the upload size defaults to server.maxUploadSize in
+    # .streamlit/config.toml, so the UI and the engine refuse the same files).
+    max_upload_mb: int | None = Field(None, ge=1)
+    max_file_chunks: int = Field(50_000, ge=1)
+    max_csv_rows: int = Field(100_000, ge=1)
+    docx_max_unpacked_mb: int = Field(200, ge=1)
+    docx_max_ratio: float = Field(100.0, gt=1)
+
     # Cost estimate for the Traces page.
     prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 

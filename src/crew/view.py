@@ -14,8 +14,10 @@ from urllib.parse import urlparse
 
 from crew.events import Event
 
+# Streamlit's bundled Material Symbols, so labels look the same without an emoji font.
 AGENT_ICONS = {
-    "coordinator": "🧭", "researcher": "🔎", "writer": "✍️", "critic": "⚖️", "person": "👤", "crew": "🤖",
+    "coordinator": ":material/explore:", "researcher": ":material/travel_explore:", "writer": ":material/edit_note:",
+    "critic": ":material/balance:", "person": ":material/person:", "crew": ":material/groups:",
 }
 FINISHED = ("done", "limit", "error", "stopped", "awaiting_review")
 
@@ -143,7 +145,7 @@ class StepView:
 
     @property
     def title(self) -> str:
-        icon = AGENT_ICONS.get(self.agent, "•")
+        icon = AGENT_ICONS.get(self.agent, ":material/circle:")
         who = "You" if self.agent == "person" else self.agent.capitalize()
         if self.kind == "plan":
             what = f"Planned {len(self.plan)} sub-question{'s' * (len(self.plan) != 1)}" if self.plan else escape_md(self.label)

@@ -1,0 +1,142 @@
+"""Settings page: the model of each role, the limits of a turn, and which API keys are configured.
+
+Changes last for this browser session and reach the next turn; the environment and
+`.streamlit/secrets.toml` stay the defaults. Keys are only read from there and shown masked.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections import Counter
+
+import streamlit as st
+
+from crew.llm import PROVIDERS, ModelSpecError, split_spec
+from crew.settings import APP_DIR, ROLES, Settings
+from crew.view import mask_secret
+from pages.common.chrome import page_setup
+from pages.common.crew_access import models_for, overrides, set_overrides
+
+HINTS = {
+    "local": "empty = embedded SmolLM2, or /path/to/model.gguf",
+    "openai": "e.g. gpt-4o-mini (or a model on OPENAI_BASE_URL)",
+    "anthropic": "e.g. claude-sonnet-4-5",
+    "ollama": "e.g. llama3.2",
+    "fake": "e.g. ?delay=0.3&subquestions=3",
+}
+LIMITS = {  # field: (label, min, max, step, help)
+    "max_revisions": ("Max revision rounds", 0, 10, 1, "How often the critic may send a draft back."),
+    "token_budget": ("Token budget per turn", 1_000, 5_000_000, 1_000, "Model tokens in + out a turn may spend."),
+    "timeout_s": ("Timeout per turn (s)", 5.0, 3_600.0, 5.0, "Wall-clock limit; the best draft so far is kept."),
+    "max_steps": ("Max agent steps", 1, 500, 1, "Agent actions a turn may take."),
+    "max_tool_calls": ("Max tool calls", 0, 500, 1, "Searches and page fetches a turn may make."),
+}
+KEYS = [  # (what, env var, settings field, secret?)
+    ("OpenAI key", "OPENAI_API_KEY", "openai_api_key", True),
+    ("OpenAI-compatible base URL", "OPENAI_BASE_URL", "openai_base_url", False),
+    ("Anthropic key", "ANTHROPIC_API_KEY", "anthropic_api_key", True),
+    ("Ollama URL", "OLLAMA_HOST", "ollama_base_url", False),
+]
+
+
+def split_for_form(spec: str) -> tuple[str, str]:
+    """'openai:gpt-4o' -> ('openai', 'gpt-4o'); 'fake?delay=1' -> ('fake', '?delay=1')."""
+    provider = split_spec(spec)[0]
+    rest = spec.strip()[len(provider):]
+    return provider, rest[1:] if rest.startswith(":") else rest
+
+
+def join_spec(provider: str, rest: str) -> str:
+    rest = rest.strip()
+    if not rest:
+        return provider
+    return provider + (rest if rest.startswith("?") else ":" + rest)
+
+
+def _secrets_file() -> dict:
+    path = APP_DIR / ".streamlit" / "secrets.toml"
+    try:
+        return {k.lower(): v for k, v in tomllib.loads(path.read_text()).items()}
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _reset() -> None:
+    set_overrides({})
+    for key in [k for k in st.session_state if str(k).startswith("set-")]:
+        del st.session_state[key]
+
+
+page = page_setup("Settings")
+current = page.settings
+st.title("Settings")
+st.caption("Changes apply to your next turn, in this browser session. Defaults come from the environment "
+           "(`CREW_MODEL`, `CREW_MAX_REVISIONS`, …) and `.streamlit/secrets.toml`.")
+
+if flash := st.session_state.pop("settings_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+
+with st.form("settings"):
+    st.subheader("Models")
+    st.caption("One provider and model per role. Roles with the same model share it.")
+    chosen: dict[str, str] = {}
+    for role in ROLES:
+        provider, rest = split_for_form(current.model_for(role))
+        left, right = st.columns([1, 2])
+        p = left.selectbox(f"{role.capitalize()}", PROVIDERS, key=f"set-provider-{role}",
+                           index=PROVIDERS.index(provider) if provider in PROVIDERS else 0)
+        r = right.text_input(f"{role.capitalize()} model", value=rest, key=f"set-model-{role}",
+                             placeholder=HINTS.get(provider, ""), label_visibility="hidden")
+        chosen[role] = join_spec(p, r)
+
+    st.subheader("Limits")
+    limits = {}
+    cols = st.columns(3) * 2
+    for col, (field, (label, lo, hi, step, help_)) in zip(cols, LIMITS.items()):
+        value = getattr(current, field)
+        limits[field] = col.number_input(label, min_value=lo, max_value=hi, step=step, help=help_,
+                                         value=type(lo)(value), key=f"set-{field}")
+    web = st.toggle("Web search (DuckDuckGo) and page fetching", value=current.web_search, key="set-web_search")
+    apply = st.form_submit_button("Apply to the next turn", type="primary", icon=":material/check:")
+
+if apply:
+    common = Counter(chosen.values()).most_common(1)[0][0]
+    new = {**overrides(), "model": common, **{f"model_{role}": spec for role, spec in chosen.items()},
+           **limits, "web_search": web}
+    try:
+        models_for(Settings(**new))  # build (and cache) them now, so a bad spec is reported here
+    except ModelSpecError as exc:
+        st.error(f"Not applied: {exc}", icon=":material/error:")
+    except ValueError as exc:  # a setting pydantic refuses
+        st.error(f"Not applied: {exc}", icon=":material/error:")
+    else:
+        set_overrides(new)
+        st.session_state["settings_flash"] = "Applied: your next turn uses these settings."
+        st.rerun()
+
+st.button("Reset to the defaults", on_click=_reset, icon=":material/restart_alt:",
+          disabled=not overrides(), help="Forget this session's changes")
+
+st.subheader("API keys")
+st.caption("Read from the environment or `.streamlit/secrets.toml` (the environment wins) and shown masked. "
+           "They are passed to the provider's client only, never stored in traces or logs. To change one, "
+           "set it there and restart the app.")
+secrets = _secrets_file()
+base = Settings()
+rows = []
+for what, env, field, secret in KEYS:
+    value = getattr(base, field)
+    raw = value.get_secret_value() if secret and value is not None else value
+    source = "environment" if os.environ.get(env) else ("secrets.toml" if secrets.get(field) or secrets.get(env.lower())
+                                                        else "—")
+    shown = mask_secret(raw) if secret else (raw or "not set")
+    rows.append({"Setting": what, "Variable": env, "Value": shown, "From": source if raw else "—"})
+st.dataframe(rows, hide_index=True, width="stretch")
+
+with st.expander("Your next turn runs with"):
+    nxt = page.settings
+    st.markdown("\n".join(f"- **{role}**: `{nxt.model_for(role)}`" for role in ROLES))
+    st.markdown(f"- max revisions **{nxt.max_revisions}**, token budget **{nxt.token_budget:,}**, "
+                f"timeout **{nxt.timeout_s:g} s**, max steps **{nxt.max_steps}**, max tool calls "
+                f"**{nxt.max_tool_calls}**, web search **{'on' if nxt.web_search else 'off'}**")

@@ -1,0 +1,128 @@
+"""Give every page the same crew, stores and per-session settings.
+
+The process keeps one set of stores per data dir (memory, traces, checkpoints, chats) and one
+model per spec; a session's settings (changed on the Settings page) pick the crew for its next
+turn. Tests put a model factory in the session state under MODELS_HOOK to run scripted models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+from langchain_core.language_models import BaseChatModel
+
+from crew.chats import ChatStore
+from crew.embeddings import Embedder
+from crew.live import LiveRegistry
+from crew.llm import build_model
+from crew.service import Crew
+from crew.settings import ROLES, Role, Settings
+from crew.tracing import TraceStore, price_table
+
+OVERRIDES_KEY = "crew_settings_overrides"
+# A callable(Settings) -> dict[Role, BaseChatModel]; when set, the session's turns use its models.
+MODELS_HOOK = "crew_models_factory"
+ModelsFactory = Callable[[Settings], dict[Role, BaseChatModel]]
+
+
+def overrides() -> dict[str, Any]:
+    return dict(st.session_state.get(OVERRIDES_KEY, {}))
+
+
+def set_overrides(values: dict[str, Any]) -> None:
+    """Replace this session's settings overrides; the next turn runs with them."""
+    st.session_state[OVERRIDES_KEY] = dict(values)
+
+
+def session_settings() -> Settings:
+    """Settings from env / secrets.toml, with this session's changes from the Settings page on top."""
+    return Settings(**overrides())
+
+
+@st.cache_resource(show_spinner=False)
+def _embedder() -> Embedder:
+    return Embedder()
+
+
+def _secret_fingerprint(settings: Settings) -> str:
+    # The model cache must tell keys apart without keeping them in its key: hash them.
+    raw = "|".join(s.get_secret_value() if s else "" for s in (settings.openai_api_key, settings.anthropic_api_key))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _provider_config(settings: Settings) -> str:
+    return json.dumps({
+        "openai_base_url": settings.openai_base_url, "ollama_base_url": settings.ollama_base_url,
+        "openai_structured": getattr(settings, "openai_structured", None), "local_ctx": settings.local_ctx,
+        "local_threads": settings.local_threads, "keys": _secret_fingerprint(settings),
+    }, sort_keys=True)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _model(spec: str, config: str, _settings: Settings) -> BaseChatModel:
+    return build_model(spec, _settings)
+
+
+def models_for(settings: Settings) -> dict[Role, BaseChatModel]:
+    """One model per role; roles with the same spec share it (and its weights). Raises ModelSpecError."""
+    hook: ModelsFactory | None = st.session_state.get(MODELS_HOOK)
+    if hook is not None:
+        return hook(settings)
+    config = _provider_config(settings)
+    return {role: _model(settings.model_for(role), config, settings) for role in ROLES}
+
+
+def _stores_key(settings: Settings) -> str:
+    return json.dumps([str(settings.data_dir), settings.chroma_host, settings.chroma_port, settings.prices], sort_keys=True)
+
+
+@st.cache_resource(show_spinner="Starting the crew…", max_entries=4)
+def _base_crew(stores_key: str, _settings: Settings, _models: dict) -> Crew:
+    return Crew.from_settings(_settings, models=_models, embedder=_embedder())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _crew(settings_json: str, stores_key: str, _settings: Settings, _base: Crew) -> Crew:
+    return _base.with_settings(_settings, models=models_for(_settings))
+
+
+def get_crew(settings: Settings | None = None) -> Crew:
+    """The crew for this session's next turn; raises ModelSpecError for a model that cannot be built."""
+    settings = settings or session_settings()
+    key = _stores_key(settings)
+    models = models_for(settings)
+    base = _base_crew(key, settings, models)
+    if st.session_state.get(MODELS_HOOK) is not None:
+        return base.with_settings(settings, models=models)  # scripted models: never cached across sessions
+    return _crew(settings.model_dump_json(), key, settings, base)
+
+
+@st.cache_resource(show_spinner=False)
+def _chat_store(path: str) -> ChatStore:
+    return ChatStore(Path(path))
+
+
+def chat_store(settings: Settings | None = None) -> ChatStore:
+    settings = settings or session_settings()
+    return _chat_store(str(settings.data_dir / "crew.sqlite"))
+
+
+@st.cache_resource(show_spinner=False)
+def live_registry() -> LiveRegistry:
+    """The turns running in this process, by (workspace, chat); shared by every session."""
+    return LiveRegistry()
+
+
+@st.cache_resource(show_spinner=False)
+def _trace_store(path: str, prices: str) -> TraceStore:
+    return TraceStore(Path(path), price_table({k: tuple(v) for k, v in json.loads(prices).items()}))
+
+
+def trace_store(settings: Settings | None = None) -> TraceStore:
+    """The trace store for reading (the Traces page works even when no model can be built)."""
+    settings = settings or session_settings()
+    return _trace_store(str(settings.data_dir / "crew.sqlite"), json.dumps(settings.prices, sort_keys=True))

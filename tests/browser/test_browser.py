@@ -1,0 +1,145 @@
+"""A real browser (Debian's Chromium through Playwright) against `streamlit run app.py` on loopback.
+
+Types a goal, sees the first agent step, presses Stop mid-run and sees the stopped state, asks
+again, reloads and finds the chat in the sidebar, and opens the Traces page's timeline. Each
+state is saved as a screenshot under the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-gpu",
+                 # Belt and braces: the browser resolves no host name, so it can reach nothing but loopback.
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+GOAL_BOX = "What should the crew find out?"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: bash scripts/setup --dev"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    """`streamlit run app.py` on a free loopback port with the slow fake model; stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, "CREW_MODEL": "fake?delay=0.3&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data"),
+           "CREW_WEB_SEARCH": "false"}
+    log = open(tmp_path / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def test_chat_stop_history_and_traces_in_a_real_browser(app_url, page, tmp_path):
+    from playwright.sync_api import expect
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    expect.set_options(timeout=20_000)
+    main = page.get_by_role("main")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    steps = main.locator('[data-testid="stExpander"]')
+
+    page.goto(app_url)
+    box = page.get_by_placeholder(GOAL_BOX, exact=False)
+    expect(box).to_be_visible()
+    expect(main.get_by_role("heading", name="Crew")).to_be_visible()
+    page.screenshot(path=shots / "0_start.png")
+
+    box.fill("What is green tea?")
+    box.press("Enter")
+    expect(steps.first).to_contain_text("Coordinator")  # the first agent step, live
+    stop = main.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible()
+    page.screenshot(path=shots / "1_first_step.png")
+
+    stop.click()
+    expect(main.get_by_text("Stopped.", exact=False)).to_be_visible()
+    expect(stop).to_have_count(0)
+    assert steps.count() < 6  # cut short: the full turn has 6 steps
+    page.screenshot(path=shots / "2_stopped.png")
+
+    # The app stays usable: the next goal runs to its answer.
+    expect(box).to_be_enabled()
+    box.fill("What is black tea?")
+    box.press("Enter")
+    expect(main.get_by_text("Verdict: approve", exact=False)).to_be_visible()
+    expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+    assert steps.count() >= 7  # 1 step of the stopped turn + 6 of this one
+    page.screenshot(path=shots / "3_answered.png")
+
+    page.reload()
+    expect(sidebar.get_by_role("button", name="What is green tea?")).to_be_visible()
+    expect(main.get_by_text("Stopped.", exact=False)).to_be_visible()  # the reopened chat, as it was
+    expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+    expect(main.get_by_text("Verdict: approve", exact=False)).to_be_visible()
+    page.screenshot(path=shots / "4_reloaded.png")
+
+    page.set_viewport_size({"width": 1280, "height": 1600})
+    sidebar.get_by_role("link", name="Traces").click()
+    expect(main.get_by_role("heading", name="Timeline")).to_be_visible()
+    chart = main.locator('[data-testid="stVegaLiteChart"]')
+    expect(chart).to_be_visible()
+    expect(chart.locator("canvas, svg").first).to_be_visible()
+    expect(main.get_by_text("What is black tea?", exact=False).first).to_be_visible()
+    page.screenshot(path=shots / "5_traces.png")
+
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "0_start.png", "1_first_step.png", "2_stopped.png", "3_answered.png", "4_reloaded.png", "5_traces.png"]

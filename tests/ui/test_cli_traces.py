@@ -1,0 +1,62 @@
+"""`python -m crew traces`: the Traces page's data on the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from crew.agents.coordinator import Plan
+from crew.agents.critic import Review
+from crew.fake_model import ScriptedChatModel
+from crew.service import Crew
+from crew.settings import ROLES
+
+
+def crew_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crew", "traces", *args], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+
+
+def run_turns(settings, *goals: str, workspace: str = "default") -> list[str]:
+    n = len(goals)
+    models = {"coordinator": ScriptedChatModel(responses=[Plan(subquestions=["a", "b"])] * n),
+              "researcher": ScriptedChatModel(responses=[]),
+              "writer": ScriptedChatModel(responses=["An answer."] * n),
+              "critic": ScriptedChatModel(responses=[Review(decision="approve")] * n)}
+    crew = Crew.from_settings(settings, models=models)
+    return [crew.run_turn(workspace, "chat", g).run().turn_id for g in goals]
+
+
+def test_traces_last_json_prints_the_span_tree_with_tokens(settings):
+    first, last = run_turns(settings, "first goal", "second goal")
+    out = crew_cli("--last", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["turn"]["turn_id"] == last and doc["turn"]["goal"] == "second goal"
+    kinds = [s["kind"] for s in doc["spans"]]
+    assert kinds == ["turn", "step", "llm", "step", "tool", "step", "tool", "step", "llm", "step", "llm"]
+    assert [s["depth"] for s in doc["spans"]][:3] == [0, 1, 2]
+    assert doc["totals"]["llm_calls"] == 3 and doc["totals"]["tool_calls"] == 2
+    assert doc["totals"]["tokens_in"] == sum(s["tokens_in"] for s in doc["spans"] if s["kind"] == "llm") > 0
+    assert doc["totals"]["cost_usd"] == 0
+
+
+def test_traces_lists_recent_turns_and_respects_the_workspace(settings):
+    run_turns(settings, "mine", workspace="alpha")
+    listed = json.loads(crew_cli("--json", "--workspace", "alpha").stdout)
+    assert [d["turn"]["goal"] for d in listed] == ["mine"]
+    assert json.loads(crew_cli("--json", "--workspace", "beta").stdout) == []
+    text = crew_cli("--workspace", "alpha")
+    assert text.returncode == 0 and "mine" in text.stdout and "done" in text.stdout
+    tree = crew_cli("--last", "--workspace", "alpha").stdout
+    assert "turn: mine" in tree and "coordinator:" in tree and "llm Plan" in tree
+
+
+def test_traces_with_no_data_or_bad_input(tmp_path):
+    empty = crew_cli("--last", "--json")
+    assert empty.returncode == 0 and json.loads(empty.stdout) is None
+    assert not (tmp_path / "data").exists()  # reading never creates the data dir
+    bad = crew_cli("--workspace", "../etc")
+    assert bad.returncode == 2 and bad.stderr.startswith("crew: bad workspace name") and "Traceback" not in bad.stderr

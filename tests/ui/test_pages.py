@@ -1,0 +1,99 @@
+"""The Traces and Settings pages (AppTest): spans with token counts, and settings that reach the next turn."""
+
+from __future__ import annotations
+
+import json
+
+from crew.agents.coordinator import Plan
+from crew.agents.critic import Review
+from pages.common.crew_access import MODELS_HOOK
+from tests.ui.conftest import TEA
+from tests.ui.test_chat_page import agents, assistant
+
+
+def test_the_traces_page_shows_the_turns_spans_with_token_counts(scripted):
+    app = scripted(coordinator=[Plan(subquestions=["a", "b"])], writer=["Green tea [1]."],
+                   critic=[Review(decision="approve")])
+    app.ask("What is green tea?", upload=("tea.md", TEA))
+    calls = [c for m in app.models.values() for c in m.calls]
+    assert len(calls) == 3  # plan, draft, verdict
+
+    at = app.at.switch_page("pages/3_Traces.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Model calls"] == "3" and metrics["Tool calls"] == "2" and metrics["Steps"] == "5"
+    assert int(metrics["Tokens in"].replace(",", "")) > 0 and int(metrics["Tokens out"].replace(",", "")) > 0
+    assert metrics["Est. cost"] == "$0"
+
+    spans = at.dataframe[0].value
+    assert list(spans["kind"]) == ["turn", "step", "llm", "step", "tool", "step", "tool", "step", "llm", "step", "llm"]
+    assert list(spans["agent"])[1:] == ["coordinator"] * 2 + ["researcher"] * 4 + ["writer"] * 2 + ["critic"] * 2
+    llm = spans[spans["kind"] == "llm"]
+    assert (llm["tokens_in"] > 0).all() and (llm["tokens_out"] > 0).all()
+    assert int(metrics["Tokens in"].replace(",", "")) == int(llm["tokens_in"].sum())
+    assert spans["span"].iloc[2].startswith("        llm ")  # indented under its step
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "no timeline chart"
+    assert [b.label for b in at.download_button] == ["Download JSON"]
+
+
+def test_the_traces_page_opens_the_turn_a_chat_links_to(scripted):
+    app = scripted(coordinator=[Plan(subquestions=["x"]), Plan(subquestions=["y"])], writer=["one", "two"],
+                   critic=[Review(decision="approve")] * 2)
+    app.ask("First goal")
+    app.ask("Second goal")
+    links = [p for p in assistant(app.at, 0).get("page_link")]
+    turn_id = links[0].proto.query_string.split("=")[1]
+    app.at.query_params["turn"] = turn_id
+    at = app.at.switch_page("pages/3_Traces.py").run()
+    assert "First goal" in at.selectbox(key="trace_turn").format_func(at.selectbox(key="trace_turn").value)
+
+
+def test_settings_changes_reach_the_next_turn(scripted):
+    critic = [Review(decision="revise", notes=["more"])] * 3
+    app = scripted(coordinator=[Plan(subquestions=["q"])] * 2, writer=["d1", "d2", "d3"], critic=critic)
+    at = app.at.switch_page("pages/4_Settings.py").run()
+    assert not at.exception, at.exception
+    at.number_input(key="set-max_revisions").set_value(0)
+    at.number_input(key="set-token_budget").set_value(12_000)
+    at.selectbox(key="set-provider-writer").set_value("fake")
+    at.text_input(key="set-model-writer").set_value("?delay=0")
+    next(b for b in at.button if b.label == "Apply to the next turn").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Applied: your next turn uses these settings."]
+
+    at.switch_page("app.py").run()
+    app.ask("A goal")
+    used = app.seen[-1]
+    assert used.max_revisions == 0 and used.token_budget == 12_000
+    assert used.model_for("writer") == "fake?delay=0" and used.model_for("critic") == "local"
+    # With no revision rounds left, the critic's "revise" ends the turn at its first draft.
+    assert agents(app) == ["Coordinator", "Researcher", "Writer", "Critic"]
+    answer = assistant(app.at)
+    assert any("**max\\_revisions** limit" in w.value for w in answer.warning)
+    assert "d1" in [m.value for m in answer.markdown]
+
+
+def test_settings_show_api_keys_masked_and_never_whole(scripted, monkeypatch):
+    secret = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    app = scripted()
+    at = app.at.switch_page("pages/4_Settings.py").run()
+    keys = at.dataframe[0].value
+    row = keys[keys["Variable"] == "OPENAI_API_KEY"].iloc[0]
+    assert row["Value"] == "sk-…cdef" and row["From"] == "environment"
+    assert keys[keys["Variable"] == "ANTHROPIC_API_KEY"].iloc[0]["Value"] == "not set"
+    page = json.dumps([str(e) for e in at.main] + [str(e) for e in at.sidebar] + [keys.to_json()])
+    assert secret not in page and secret[3:-4] not in page
+
+
+def test_a_bad_model_spec_is_refused_with_a_message(scripted, monkeypatch):
+    monkeypatch.setenv("CREW_MODEL", "fake")
+    app = scripted()
+    app.at.session_state[MODELS_HOOK] = None  # build real models from the specs
+    at = app.at.switch_page("pages/4_Settings.py").run()
+    at.selectbox(key="set-provider-critic").set_value("openai")
+    at.text_input(key="set-model-critic").set_value("")
+    next(b for b in at.button if b.label == "Apply to the next turn").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["Not applied: 'openai' names no model: write openai:MODEL_NAME"]
+    assert "crew_settings_overrides" not in at.session_state

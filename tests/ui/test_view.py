@@ -1,0 +1,161 @@
+"""Pure view helpers: untrusted text made inert, turn events folded into steps, spans into a tree."""
+
+from __future__ import annotations
+
+import random
+
+from crew.events import Event
+from crew.view import (
+    SafeStream,
+    TurnView,
+    answer_markdown,
+    citation_label,
+    escape_md,
+    mask_secret,
+    safe_markdown,
+    safe_url,
+    span_tree,
+    timeline_rows,
+    trace_rows,
+    trace_totals,
+)
+
+
+def test_safe_markdown_disarms_images_and_math_but_keeps_links():
+    text = "See ![x](http://evil.example/?q=secret) and [docs](https://example.org) for $5 or $10."
+    out = safe_markdown(text)
+    assert "![" not in out.replace("\\![", "")
+    assert "[docs](https://example.org)" in out
+    assert "\\$5" in out and "\\$10" in out
+
+
+def test_a_stream_in_pieces_is_made_as_safe_as_the_whole_text():
+    text = "Costs $3! ![img](http://x/y.png) ok! [a](b) !!![z](w) end!"
+    rng = random.Random(7)
+    for _ in range(200):
+        cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, 12)))
+        pieces = [text[i:j] for i, j in zip([0] + cuts, cuts + [len(text)])]
+        stream = SafeStream()
+        assert "".join([stream.feed(p) for p in pieces] + [stream.flush()]) == safe_markdown(text)
+
+
+def test_escape_md_shows_names_literally():
+    assert escape_md("my_file*v2*.md") == "my\\_file\\*v2\\*.md"
+    assert escape_md("a\n\nb   c") == "a b c"
+    assert escape_md("[1] <b>x</b>") == "\\[1\\] \\<b\\>x\\</b\\>"
+
+
+def test_safe_url_allows_only_http_links():
+    assert safe_url("https://example.org/a") == "https://example.org/a"
+    assert safe_url("javascript:alert(1)") == ""
+    assert safe_url("data:text/html,hi") == ""
+    assert safe_url("") == ""
+
+
+def test_mask_secret_never_shows_the_middle():
+    assert mask_secret("sk-abcdefghijklmnop1234") == "sk-…1234"
+    assert mask_secret("short") == "••••"
+    assert mask_secret(None) == "not set"
+
+
+def test_citation_labels_and_markdown_export():
+    doc = {"n": 1, "source": "guide.pdf", "page": 3, "url": "", "text": "Green tea is steamed."}
+    web = {"n": 2, "source": "example.org", "page": 0, "url": "https://example.org/tea", "text": "Black tea is oxidised."}
+    assert citation_label(doc) == "guide.pdf, p. 3"
+    assert citation_label(web) == "https://example.org/tea"
+    assert citation_label({**doc, "page": 0}) == "guide.pdf"
+    md = answer_markdown("What is tea?", "Green [1] and black [2].", [doc, web])
+    assert md.startswith("# What is tea?\n\nGreen [1] and black [2].\n")
+    assert "## References" in md
+    assert "[1] guide.pdf, p. 3\n    > Green tea is steamed." in md
+    assert "[2] <https://example.org/tea>" in md
+    stopped = answer_markdown("g", "partial", [], status="stopped")
+    assert "Stopped before the crew finished" in stopped and "## References" not in stopped
+
+
+def ev(kind, span="", parent="t1", agent="crew", text="", **data):
+    return Event(kind=kind, turn_id="t1", agent=agent, span_id=span, parent_id=parent, text=text, data=data)
+
+
+def test_events_fold_into_steps_in_the_order_they_began():
+    events = [
+        ev("turn_started", text="Goal?"),
+        ev("step_started", "c", agent="coordinator", text="Planning the research", step="plan"),
+        ev("plan", "c", agent="coordinator", subquestions=["a", "b"]),
+        ev("step_finished", "c", agent="coordinator", step="plan", status="ok"),
+        ev("step_started", "r1", agent="researcher", text="Q1: a", step="research"),
+        ev("step_started", "r2", agent="researcher", text="Q2: b", step="research"),
+        ev("tool_call", "x2", "r2", agent="researcher", text="search_memory", args={"query": "b"}),
+        ev("tool_result", "x2", "r2", agent="researcher", text="2 passages", ok=True, hits=2),
+        ev("findings", "r2", agent="researcher", count=2, sources=["a.md", "a.md"]),
+        ev("step_finished", "r2", agent="researcher", step="research", status="ok"),
+        ev("step_finished", "r1", agent="researcher", step="research", status="ok"),
+        ev("step_started", "w1", agent="writer", text="Writing the draft", step="draft"),
+        ev("token", "l1", "w1", agent="writer", text="Dra"),
+        ev("token", "l1", "w1", agent="writer", text="ft"),
+        ev("draft", "w1", agent="writer", text="Draft [1]"),
+        ev("step_finished", "w1", agent="writer", step="draft", status="ok"),
+        ev("step_started", "k1", agent="critic", step="critique", text="Checking the draft"),
+        ev("verdict", "k1", agent="critic", text="revise", decision="revise", notes=["more"]),
+        ev("step_finished", "k1", agent="critic", step="critique", status="ok"),
+        ev("step_started", "w2", agent="writer", text="Revising the draft", step="revise"),
+        ev("stopped"),
+        ev("final", text="Draft [1]", status="stopped", citations=[{"n": 1}], limit_hit="stopped"),
+    ]
+    view = TurnView.fold(events)
+    assert [(s.agent, s.kind) for s in view.steps] == [
+        ("coordinator", "plan"), ("researcher", "research"), ("researcher", "research"),
+        ("writer", "draft"), ("critic", "critique"), ("writer", "revise")]
+    coordinator, r1, r2, w1, critic, w2 = view.steps
+    assert coordinator.plan == ["a", "b"] and "Planned 2 sub-questions" in coordinator.title
+    assert r2.tools[0].name == "search_memory" and r2.tools[0].ok and r2.passages == 2
+    assert r1.passages is None and r1.status == "ok"
+    assert w1.draft == "Draft [1]" and view.streaming == ""
+    assert critic.verdict == "revise" and critic.title.endswith("Verdict: revise — 1 note")
+    assert (w1.number, w2.number) == (1, 2) and "Draft 2 (revision)" in w2.title
+    assert w2.status == "stopped" and w2.state == "error" and w2.title.endswith("· stopped")
+    assert view.status == "stopped" and view.answer == "Draft [1]" and view.drafts == ["Draft [1]"]
+
+
+def test_a_step_left_running_by_a_crash_ends_as_failed():
+    view = TurnView.fold([ev("turn_started"), ev("step_started", "c", agent="coordinator", step="plan"),
+                          ev("error", text="boom"), ev("final", text="No answer", status="error", error="boom")])
+    assert view.steps[0].status == "error" and view.alerts == [("error", "boom")]
+
+
+def span(sid, parent, kind, start, end, agent="researcher", name="n", tin=0, tout=0, cost=0.0):
+    return {"span_id": sid, "parent_id": parent, "kind": kind, "agent": agent, "name": name, "start": start,
+            "end": end, "tokens_in": tin, "tokens_out": tout, "cost": cost, "status": "ok", "error": ""}
+
+
+TURN = {"turn_id": "t", "started": 100.0, "ended": 103.0, "status": "done", "goal": "g"}
+SPANS = [
+    span("t", None, "turn", 100.0, 103.0, agent="crew"),
+    span("r2", "t", "step", 100.6, 101.8, name="Q2"),
+    span("c", "t", "step", 100.0, 100.5, agent="coordinator"),
+    span("r1", "t", "step", 100.5, 101.5, name="Q1"),
+    span("l", "c", "llm", 100.1, 100.4, agent="coordinator", tin=10, tout=5, cost=0.01),
+    span("x", "r1", "tool", 100.5, 100.6),
+    span("l2", "r2", "llm", 100.7, 101.0, tin=3, tout=2, cost=0.002),
+]
+
+
+def test_spans_form_a_depth_first_tree_by_start_time():
+    tree = span_tree(SPANS)
+    assert [(s["span_id"], s["depth"]) for s in tree] == [
+        ("t", 0), ("c", 1), ("l", 2), ("r1", 1), ("x", 2), ("r2", 1), ("l2", 2)]
+    rows = trace_rows(TURN, SPANS)
+    assert rows[2]["span"] == "        llm n" and rows[2]["start_s"] == 0.1 and rows[2]["duration_ms"] == 300.0
+
+
+def test_parallel_researchers_overlap_on_the_timeline():
+    bars = {b["row"].split(". ", 1)[1]: b for b in timeline_rows(TURN, SPANS)}
+    q1, q2 = bars["researcher: Q1"], bars["researcher: Q2"]
+    assert q1["start_s"] < q2["start_s"] < q1["end_s"]  # side by side in time, on their own rows
+    assert bars["tool n"]["end_s"] > bars["tool n"]["start_s"]
+
+
+def test_totals_count_model_tokens_once():
+    totals = trace_totals(TURN, SPANS)
+    assert totals == {"duration_s": 3.0, "tokens_in": 13, "tokens_out": 7, "cost_usd": 0.012, "steps": 3,
+                      "llm_calls": 2, "tool_calls": 1, "errors": 0, "status": "done"}
