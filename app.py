@@ -146,6 +146,35 @@ def _approve(chat_id: str, turn_id: str, subquestions: list[str]) -> None:
     registry.start((ws, chat_id), LiveTurn(turn, prior=record.event_objects(), on_event=on_event, on_done=on_done))
 
 
+def _carry_on(chat_id: str, turn_id: str) -> None:
+    """Continue a turn the app was killed during, from its last checkpoint (a button callback)."""
+    store = chat_store()
+    _settle(chat_id)
+    record = store.turn(ws, turn_id)
+    if record is None:
+        return
+    try:
+        turn = get_crew().continue_turn(ws, chat_id, turn_id, record.goal)
+    except (NotPaused, ModelSpecError) as exc:
+        st.session_state[FLASH_KEY] = f"{exc}; run it again instead."
+        return
+    store.start_turn(ws, chat_id, turn_id, record.goal)
+    on_event, on_done = _persisting(store, chat_id)
+    registry.start((ws, chat_id), LiveTurn(turn, prior=record.event_objects(), on_event=on_event, on_done=on_done))
+
+
+def _run_again(chat_id: str, goal: str) -> None:
+    st.session_state["pending"] = {"chat_id": chat_id, "text": goal, "files": []}
+
+
+def interrupted_actions(chat_id: str, record) -> None:
+    with st.container(horizontal=True, gap="small"):
+        st.button("Resume from checkpoint", key=f"carry-{record.turn_id}", icon=":material/play_arrow:",
+                  on_click=_carry_on, args=(chat_id, record.turn_id), type="primary")
+        st.button("Run again", key=f"again-{record.turn_id}", icon=":material/replay:",
+                  on_click=_run_again, args=(chat_id, record.goal))
+
+
 def _submit() -> None:
     """Take the chat box's text and files (a callback: the chat exists before the page draws)."""
     value = st.session_state.get(INPUT_KEY)
@@ -238,6 +267,8 @@ def main() -> None:
             with st.chat_message("assistant"):
                 render_stored(record.event_objects(),
                               on_approve=lambda turn_id, qs, chat_id=chat.chat_id: _approve(chat_id, turn_id, qs))
+                if record.status == "interrupted" and live is None:
+                    interrupted_actions(chat.chat_id, record)
 
     pending = st.session_state.pop("pending", None)
     if pending and chat is not None and pending["chat_id"] == chat.chat_id and crew is not None:

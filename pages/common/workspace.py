@@ -1,8 +1,9 @@
 """Decide which workspace this session works in: the one place that knows about workspaces.
 
-Single-user mode for now: no sign-in, and the sidebar lets anyone pick or create any workspace.
-Workspaces keep chats, documents and traces apart but are not private. Sign-in (issue 5) replaces
-the body of `current_workspace` with the signed-in person's workspaces (st.login / st.user).
+With Streamlit's authentication configured (an `[auth]` section in `.streamlit/secrets.toml`),
+a person must sign in (st.login) and works in their own workspace, derived from their identity;
+there is no picker. Without it: single-user mode, where the sidebar lets anyone pick or create
+any workspace, and the page says so.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crew.chats import ChatStore
+from crew.identity import workspace_for_user
 from crew.memory import WorkspaceError, check_workspace
 
 DEFAULT = "default"
@@ -37,8 +39,32 @@ def _created() -> None:
     st.session_state["_ws_new"] = ""
 
 
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _signed_in_workspace() -> str:
+    """Return the signed-in person's workspace, or show the sign-in screen and stop the page."""
+    if not st.user.get("is_logged_in", False):
+        st.title("Crew")
+        st.write("Sign in to reach your chats, documents and traces.")
+        st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
+        st.stop()
+    workspace = workspace_for_user(st.user.to_dict())
+    st.session_state[KEY] = workspace
+    with st.sidebar:
+        st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or workspace}")
+        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+    return workspace
+
+
 def current_workspace(store: ChatStore) -> str:
-    """Show the workspace picker in the sidebar and return the session's workspace."""
+    """Return the session's workspace: the signed-in person's, else the sidebar picker's."""
+    if auth_configured():
+        return _signed_in_workspace()
     if KEY not in st.session_state:
         try:
             st.session_state[KEY] = check_workspace(st.query_params.get("ws", DEFAULT))

@@ -8,6 +8,8 @@ Every query names its workspace, so one workspace can never read or change anoth
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS chat_turns (
   turn_id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, workspace TEXT NOT NULL,
   kind TEXT NOT NULL DEFAULT 'turn', goal TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'running',
   answer TEXT NOT NULL DEFAULT '', citations TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]',
-  started REAL NOT NULL, ended REAL, extra TEXT NOT NULL DEFAULT '{}'
+  started REAL NOT NULL, ended REAL, extra TEXT NOT NULL DEFAULT '{}',
+  owner TEXT NOT NULL DEFAULT '', heartbeat REAL
 );
 CREATE INDEX IF NOT EXISTS chat_turns_chat ON chat_turns(workspace, chat_id, started);
 """
@@ -37,6 +40,29 @@ CREATE INDEX IF NOT EXISTS chat_turns_chat ON chat_turns(workspace, chat_id, sta
 MAX_TITLE = 80
 # Event kinds not worth keeping: the draft event holds the text the tokens spelled out.
 TRANSIENT_KINDS = frozenset({"token"})
+
+
+# A running turn owned by another host is taken as interrupted after this long without news.
+STALE_AFTER_S = 120.0
+
+
+def process_owner() -> str:
+    """Name this process, so a turn it leaves running can be told apart from one still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str, heartbeat: float | None, now: float, stale_after_s: float = STALE_AFTER_S) -> bool:
+    """Say whether the process that owns a running turn may still be running it."""
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return heartbeat is not None and now - heartbeat < stale_after_s
 
 
 class ChatNotFound(LookupError):
@@ -163,17 +189,21 @@ class ChatStore:
         if self.get(workspace, chat_id) is None:
             raise ChatNotFound(chat_id)
         now = time.time()
-        self._exec("INSERT OR IGNORE INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started) VALUES (?,?,?,?,?,?)",
-                   (turn_id, chat_id, workspace, kind, goal, now))
+        self._exec("INSERT OR IGNORE INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started, owner, heartbeat)"
+                   " VALUES (?,?,?,?,?,?,?,?)", (turn_id, chat_id, workspace, kind, goal, now, process_owner(), now))
+        # A resumed turn runs again, now owned by this process.
+        self._exec("UPDATE chat_turns SET status = 'running', owner = ?, heartbeat = ? WHERE workspace = ? AND turn_id = ?",
+                   (process_owner(), now, workspace, turn_id))
         self._touch(workspace, chat_id, now)
 
     def save_turn(self, workspace: str, chat_id: str, turn_id: str, *, events: Iterable[Event | dict[str, Any]],
                   status: str, answer: str = "", citations: list[dict[str, Any]] | None = None, ended: float | None = None) -> None:
         """Store what a turn has shown so far (all of it once it ends); tokens are left out."""
         cur = self._exec(
-            "UPDATE chat_turns SET status = ?, answer = ?, citations = ?, events = ?, ended = ?"
+            "UPDATE chat_turns SET status = ?, answer = ?, citations = ?, events = ?, ended = ?, heartbeat = ?"
             " WHERE workspace = ? AND chat_id = ? AND turn_id = ?",
-            (status, answer, _dumps(citations or []), _dumps(_storable(events)), ended, workspace, chat_id, turn_id),
+            (status, answer, _dumps(citations or []), _dumps(_storable(events)), ended, time.time(),
+             workspace, chat_id, turn_id),
         )
         if cur.rowcount == 0:
             raise ChatNotFound(f"turn {turn_id} of chat {chat_id}")
@@ -188,12 +218,25 @@ class ChatStore:
                    ("done" if ok else "error", _dumps({"files": results}), time.time(), workspace, turn_id))
         return turn_id
 
+    def reconcile(self, workspace: str) -> int:
+        """Mark turns whose process died mid-run (killed, crashed, restarted) as interrupted."""
+        now = time.time()
+        rows = self._exec("SELECT turn_id, owner, heartbeat FROM chat_turns WHERE workspace = ? AND status = 'running'",
+                          (workspace,)).fetchall()
+        dead = [r["turn_id"] for r in rows if not owner_alive(r["owner"], r["heartbeat"], now)]
+        for turn_id in dead:
+            self._exec("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ? AND status = 'running'",
+                       (workspace, turn_id))
+        return len(dead)
+
     def turns(self, workspace: str, chat_id: str) -> list[TurnRecord]:
+        self.reconcile(workspace)
         rows = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND chat_id = ? ORDER BY started",
                           (workspace, chat_id)).fetchall()
         return [_turn(r) for r in rows]
 
     def turn(self, workspace: str, turn_id: str) -> TurnRecord | None:
+        self.reconcile(workspace)
         row = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND turn_id = ?", (workspace, turn_id)).fetchone()
         return _turn(row) if row else None
 

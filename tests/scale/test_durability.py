@@ -1,0 +1,71 @@
+"""Kill the process mid-turn: the chat shows the turn as interrupted, and it carries on from its checkpoint."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from crew.chats import ChatStore
+from crew.fake_model import FakeCrewModel
+from crew.service import Crew, NotPaused
+from crew.settings import ROLES, Settings
+
+RUNNER = textwrap.dedent("""
+    import sys
+    from crew.chats import ChatStore
+    from crew.service import Crew
+    from crew.settings import Settings
+
+    settings = Settings(model="fake?delay=1", web_search=False)
+    crew = Crew.from_settings(settings)
+    store = ChatStore(settings.data_dir / "crew.sqlite")
+    chat = store.create("durable", "kill me")
+    crew.ingest("durable", "tea.md", b"A cup of green tea has about 30 mg of caffeine.")
+    turn = crew.run_turn("durable", chat.chat_id, "How much caffeine is in green tea?")
+    store.start_turn("durable", chat.chat_id, turn.turn_id, turn.goal)
+    events = []
+    for event in turn:
+        events.append(event)
+        if event.kind == "step_finished":
+            store.save_turn("durable", chat.chat_id, turn.turn_id, events=events, status="running")
+            print("STEP", event.agent, chat.chat_id, turn.turn_id, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        line = proc.stdout.readline().split()  # the coordinator's step is done and saved
+        assert line[:2] == ["STEP", "coordinator"], line
+        chat_id, turn_id = line[2], line[3]
+        store = ChatStore(tmp_path / "data" / "crew.sqlite")
+        assert store.turn("durable", turn_id).status == "running"  # its process is alive
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+    # After the restart: the chat shows the turn as interrupted, with what was saved.
+    record = store.turns("durable", chat_id)[0]
+    assert record.status == "interrupted"
+    assert [e["agent"] for e in record.events if e["kind"] == "step_finished"] == ["coordinator"]
+
+    settings = Settings(model="fake", web_search=False)
+    model = FakeCrewModel()
+    crew = Crew.from_settings(settings, models={r: model for r in ROLES})
+    turn = crew.continue_turn("durable", chat_id, turn_id, record.goal)
+    events = list(turn)
+    # It carried on from the checkpoint: the plan was not made again.
+    assert [e.agent for e in events if e.kind == "step_started"] == ["researcher", "writer", "critic"]
+    assert turn.result.status == "done"
+    assert "30 mg" in turn.result.answer
+    assert [c["source"] for c in turn.result.citations] == ["tea.md"]
+    # A finished turn has nothing left to carry on.
+    with pytest.raises(NotPaused):
+        crew.continue_turn("durable", chat_id, turn_id, record.goal)
