@@ -64,3 +64,70 @@ class ChromaServer:
 
     def env(self) -> dict[str, str]:
         return {"CHROMA_HOST": self.host, "CHROMA_PORT": str(self.port)}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-gpu",
+    # Belt and braces: the browser resolves no host name, so it can reach nothing but loopback.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+class StreamlitApp:
+    """`streamlit run app.py` on a free loopback port with the given environment."""
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log
+        self.env = {**os.environ, "CREW_WEB_SEARCH": "false", **env}
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "StreamlitApp":
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "streamlit"), "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_http(f"{self.url}/_stcore/health", self.proc)
+        except Exception:
+            self.__exit__()
+            raise RuntimeError(f"streamlit did not start: {self.log_path.read_text()[-2000:]}") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+
+
+class Chromium:
+    """Debian's Chromium driven by Playwright: no browser download, loopback only."""
+
+    def __enter__(self):
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        return self
+
+    def page(self, width: int = 1280, height: int = 1000):
+        page = self.browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(30_000)
+        return page
+
+    def __exit__(self, *exc) -> None:
+        self.browser.close()
+        self._pw.stop()

@@ -7,23 +7,12 @@ state is saved as a screenshot under the test's tmp dir.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-gpu",
-                 # Belt and braces: the browser resolves no host name, so it can reach nothing but loopback.
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+from tests.servers import CHROMIUM, Chromium, StreamlitApp
+
 GOAL_BOX = "What should the crew find out?"
 
 pytestmark = [
@@ -32,59 +21,18 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(tmp_path):
     """`streamlit run app.py` on a free loopback port with the slow fake model; stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "CREW_MODEL": "fake?delay=0.3&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data"),
-           "CREW_WEB_SEARCH": "false"}
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    env = {"CREW_MODEL": "fake?delay=0.3&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data")}
+    with StreamlitApp(tmp_path / "streamlit.log", env) as app:
+        yield app.url
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+    with Chromium() as browser:
+        yield browser.page()
 
 
 def test_chat_stop_history_and_traces_in_a_real_browser(app_url, page, tmp_path):

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 from crew.agents.coordinator import Plan
 from crew.llm import embedded_gguf
 from crew.local_model import LocalChatModel
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 ROLES = {"coordinator", "researcher", "writer", "critic"}
@@ -52,12 +52,6 @@ def test_cli_run_on_the_embedded_model_offline(tea_workspace):
     out = crew("run", "How much caffeine does green tea have?", "--workspace", "tea", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     assert_cited_answer(json.loads(out.stdout))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -11,21 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-gpu",
-                 # The browser resolves no host name: it can reach nothing but loopback.
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+from tests.servers import CHROMIUM, ROOT, Chromium, StreamlitApp
+
 GOAL_BOX = "What should the crew find out?"
 
 pytestmark = [
@@ -46,14 +39,6 @@ GOAL = 'What is in green tea? <img src=y onerror="window.__xss_goal = 1"><script
 MARKERS = ["__xss_script", "__xss_img", "__xss_link", "__xss_md", "__xss_iframe", "__xss_svg", "__xss_goal", "__xss_goal2"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(tmp_path):
     data = tmp_path / "data"
@@ -65,36 +50,8 @@ def app_url(tmp_path):
     ingest = subprocess.run([sys.executable, "-m", "crew", "ingest", *map(str, docs), "--workspace", "default", "--json"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert ingest.returncode == 0, ingest.stderr[-2000:]
-    port = free_port()
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with StreamlitApp(tmp_path / "streamlit.log", {"CREW_MODEL": "fake", "CREW_DATA_DIR": str(data)}) as app:
+        yield app.url
 
 
 LIVE_ELEMENTS = """() => ({
@@ -108,14 +65,12 @@ INERT = {"scripts": 0, "handlers": 0, "jsLinks": 0, "frames": 0, "hostileImages"
 
 
 def test_script_and_onerror_text_is_rendered_inert(app_url, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     dialogs: list[str] = []
     seen: list[tuple[str, list, dict]] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        page.set_default_timeout(30_000)
+    with Chromium() as browser:
+        page = browser.page(height=1400)
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         expect.set_options(timeout=30_000)
 
@@ -150,7 +105,7 @@ def test_script_and_onerror_text_is_rendered_inert(app_url, tmp_path):
             check("traces")
             page.screenshot(path=tmp_path / "traces.png", full_page=True)
         finally:
-            browser.close()
+            page.close()
 
     assert dialogs == []
     for where, ran, live in seen:
