@@ -130,37 +130,34 @@ def start_turn(crew: Crew, store: ChatStore, chat: Chat, goal: str) -> LiveTurn:
     return registry.start((ws, chat.chat_id), LiveTurn(turn, on_event=on_event, on_done=on_done))
 
 
-def _approve(chat_id: str, turn_id: str, subquestions: list[str]) -> None:
-    """Resume a turn paused for plan review (a form callback: runs before the page's script)."""
+def _pick_up(chat_id: str, turn_id: str, restart) -> None:
+    """Start an existing turn again in this process and follow it live (a callback helper).
+
+    `restart(record)` returns the service's Turn, or raises what the person should be told.
+    """
     store = chat_store()
     _settle(chat_id)
     record = store.turn(ws, turn_id)
     if record is None:
         return
     try:
-        turn = get_crew().resume_turn(ws, chat_id, turn_id, record.goal, subquestions)
+        turn = restart(record)
     except (EmptyGoal, NotPaused, ModelSpecError) as exc:
         st.session_state[FLASH_KEY] = str(exc)
-        return
-    on_event, on_done = _persisting(store, chat_id)
-    registry.start((ws, chat_id), LiveTurn(turn, prior=record.event_objects(), on_event=on_event, on_done=on_done))
-
-
-def _carry_on(chat_id: str, turn_id: str) -> None:
-    """Continue a turn the app was killed during, from its last checkpoint (a button callback)."""
-    store = chat_store()
-    _settle(chat_id)
-    record = store.turn(ws, turn_id)
-    if record is None:
-        return
-    try:
-        turn = get_crew().continue_turn(ws, chat_id, turn_id, record.goal)
-    except (NotPaused, ModelSpecError) as exc:
-        st.session_state[FLASH_KEY] = f"{exc}; run it again instead."
         return
     store.start_turn(ws, chat_id, turn_id, record.goal)
     on_event, on_done = _persisting(store, chat_id)
     registry.start((ws, chat_id), LiveTurn(turn, prior=record.event_objects(), on_event=on_event, on_done=on_done))
+
+
+def _approve(chat_id: str, turn_id: str, subquestions: list[str]) -> None:
+    """Resume a turn paused for plan review (a form callback: runs before the page's script)."""
+    _pick_up(chat_id, turn_id, lambda r: get_crew().resume_turn(ws, chat_id, turn_id, r.goal, subquestions))
+
+
+def _carry_on(chat_id: str, turn_id: str) -> None:
+    """Continue a turn the app was killed during, from its last checkpoint (a button callback)."""
+    _pick_up(chat_id, turn_id, lambda r: get_crew().continue_turn(ws, chat_id, turn_id, r.goal))
 
 
 def _run_again(chat_id: str, goal: str) -> None:

@@ -57,7 +57,7 @@ def owner_alive(owner: str, heartbeat: float | None, now: float, stale_after_s: 
     if host == socket.gethostname() and pid.isdigit():
         try:
             os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
+        except (ProcessLookupError, OverflowError):  # gone, or not a pid this host could have
             return False
         except PermissionError:
             return True

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import threading
-from functools import lru_cache
 
 MASK = "[redacted]"
 _MIN_SECRET = 8  # shorter values are too likely to occur in ordinary text
@@ -39,15 +38,21 @@ def remember_secret(value: str | None) -> None:
         install_log_redaction()
 
 
-@lru_cache(maxsize=8)
-def _env_secrets(items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    # Cached on the environment's contents: redact runs on every trace write, and matching
-    # every variable name each time was most of a turn's overhead.
-    return tuple(v for k, v in items if _SECRET_NAME.search(k) and v and len(v) >= _MIN_SECRET)
+_env_names: tuple[int, tuple[str, ...]] = (-1, ())
+
+
+def _env_secrets() -> list[str]:
+    # redact runs on every trace write: matching every variable's name each time was most of a
+    # turn's overhead, so the key-like names are found again only when variables come or go.
+    global _env_names
+    count = len(os.environ)
+    if _env_names[0] != count:
+        _env_names = (count, tuple(k for k in os.environ if _SECRET_NAME.search(k)))
+    return [v for k in _env_names[1] if (v := os.environ.get(k)) and len(v) >= _MIN_SECRET]
 
 
 def _secrets() -> list[str]:
-    env = list(_env_secrets(tuple(os.environ.items())))
+    env = _env_secrets()
     with _lock:
         known = list(_known)
     # Longest first, so a key is masked whole even if a shorter secret is a part of it.

@@ -214,3 +214,32 @@ def test_the_fake_model_runs_a_whole_turn_in_the_page(monkeypatch):
     answer = [m.value for m in assistant(at).markdown if m.value.startswith("According to the sources")]
     assert len(answer) == 2 and "[1]" in answer[-1]  # the writer's step and the final answer
     assert not any("tiny embedded model" in w.value for w in at.warning)
+
+
+def test_an_interrupted_turn_offers_resume_and_run_again(scripted):
+    """A turn whose process died shows as interrupted; Resume explains there is no checkpoint, Run again works."""
+    app = scripted(coordinator=[Plan(subquestions=["q"])], writer=["Fresh answer [1]."], critic=[Review(decision="approve")])
+    chats = store()
+    chat = chats.create("default", "Killed chat")
+    chats.start_turn("default", chat.chat_id, "deadbeefdeadbeef", "What is green tea?")
+    # The process that owned it is gone: a pid that cannot exist on this host.
+    chats._exec("UPDATE chat_turns SET owner = ? WHERE turn_id = ?", (chats_owner_dead(), "deadbeefdeadbeef"))
+    at = app.at
+    at.query_params["chat"] = chat.chat_id
+    at.run()
+    assert chats.turn("default", "deadbeefdeadbeef").status == "interrupted"
+    labels = [b.label for b in at.main.button]
+    assert "Resume from checkpoint" in labels and "Run again" in labels
+    next(b for b in at.main.button if b.label == "Resume from checkpoint").click().run()
+    shown = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert any("no unfinished checkpoint" in v for v in shown), shown
+    next(b for b in at.main.button if b.label == "Run again").click().run()
+    app.settle()
+    at.run()
+    assert any("Fresh answer" in m.value for m in assistant(at).markdown)
+
+
+def chats_owner_dead() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:4194304999"
