@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -18,8 +19,13 @@ def role_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return out
 
 
+@lru_cache(maxsize=32)
 def schema_for(schema: type[BaseModel]) -> dict[str, Any]:
-    """Return the JSON schema a constrained decoder follows, without titles it would echo."""
+    """Return the JSON schema a constrained decoder follows, without titles it would echo.
+
+    Cached: schemas are fixed classes, and building one costs a millisecond on every call.
+    Callers must not mutate the returned dict.
+    """
     js = schema.model_json_schema()
 
     def strip(node: Any) -> Any:

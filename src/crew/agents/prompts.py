@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -52,6 +53,7 @@ def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
     return "<<<\n" + "\n".join(lines) + "\n>>>"
 
 
+@lru_cache(maxsize=32)
 def json_rule(schema: type[BaseModel]) -> str:
     """Spell out the reply schema, for providers whose JSON mode does not take one."""
     return "Reply with only a JSON object that matches this JSON schema: " + json.dumps(schema_for(schema), separators=(",", ":"))
