@@ -80,6 +80,7 @@ def build_model(spec: str, settings: Settings) -> BaseChatModel:
             base_url=settings.openai_base_url,
             api_key=key.get_secret_value() if key else "not-needed",
             stream_usage=True,
+            max_tokens=settings.max_output_tokens,
             max_retries=1,
             timeout=120,
         )
@@ -89,13 +90,29 @@ def build_model(spec: str, settings: Settings) -> BaseChatModel:
         if settings.anthropic_api_key is None:
             raise ModelSpecError("anthropic: needs ANTHROPIC_API_KEY")
         return ChatAnthropic(
-            model=name, api_key=settings.anthropic_api_key.get_secret_value(), max_retries=1, timeout=120
+            model=name, api_key=settings.anthropic_api_key.get_secret_value(), max_tokens=settings.max_output_tokens,
+            max_retries=1, timeout=120,
         )
     if provider == "ollama":
         from langchain_ollama import ChatOllama
 
-        return ChatOllama(model=name, base_url=settings.ollama_base_url)
+        return ChatOllama(model=name, base_url=settings.ollama_base_url, num_predict=settings.max_output_tokens)
     raise ModelSpecError(f"unknown model provider '{provider}' in '{spec}': use one of {', '.join(PROVIDERS)}")
+
+
+def _schema_in_json_object(model: BaseChatModel, schema, include_raw: bool):
+    """Ask llama.cpp-style servers for JSON under the schema's grammar (their own extension)."""
+    from langchain_core.runnables import RunnableLambda
+
+    from crew.structured import parse_reply, schema_for
+
+    bound = model.bind(response_format={"type": "json_object", "schema": schema_for(schema)})
+
+    def run(messages):
+        result = parse_reply(schema, bound.invoke(messages))
+        return result if include_raw else result["parsed"]
+
+    return RunnableLambda(run, name=f"{schema.__name__}JsonObject")
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +125,8 @@ def _openai_class():
         structured_method: str = "json_schema"
 
         def with_structured_output(self, schema, *, include_raw: bool = False, **kwargs):
+            if self.structured_method == "json_object_schema":
+                return _schema_in_json_object(self, schema, include_raw)
             kwargs.setdefault("method", self.structured_method)
             return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
 

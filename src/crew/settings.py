@@ -102,8 +102,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
     )
     # How OpenAI-compatible servers are asked for structured replies: OpenAI itself, vLLM and
-    # LM Studio take json_schema; llama.cpp's Python server only json_mode; some only tools.
-    openai_structured: Literal["json_schema", "function_calling", "json_mode"] = "json_schema"
+    # LM Studio take json_schema; llama.cpp's servers take a schema inside json_object
+    # ("json_object_schema", grammar-constrained); some servers only tools, or bare json_mode.
+    openai_structured: Literal["json_schema", "json_object_schema", "function_calling", "json_mode"] = "json_schema"
+    # A cap on every reply from a provider, so a model that will not stop cannot run a turn dry.
+    max_output_tokens: int = Field(1024, ge=16)
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
     )
