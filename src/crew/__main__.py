@@ -100,20 +100,38 @@ def cmd_run(args) -> tuple[object, int]:
     return "\n".join(lines), 0
 
 
+def _library(settings, workspace: str):
+    """Open a workspace's memory and the document library over it, as the app does."""
+    from crew.library import Library
+
+    memory = _memory(settings, workspace)
+    return memory, Library.beside(settings.data_dir, memory.memory)
+
+
 def cmd_ingest(args) -> tuple[object, int]:
-    from crew.ingest import ingest_path
+    from crew.ingest import IngestLimits, ingest_path
 
     settings = _settings(None)
-    memory = _memory(settings, args.workspace)
+    memory, library = _library(settings, args.workspace)
+    limits = IngestLimits.from_settings(settings)
     results = []
     for name in args.files:
-        res = ingest_path(memory, Path(name), chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-        print(f"{res.file}: {res.status} ({res.chunks} chunks){' - ' + res.error if res.error else ''}", file=sys.stderr)
+        res = ingest_path(memory, Path(name), library=library, chunk_size=settings.chunk_size,
+                          chunk_overlap=settings.chunk_overlap, limits=limits)
+        note = " - " + res.error if res.error else (" - " + res.extra.get("note", "") if res.duplicate else "")
+        print(f"{res.file}: {res.status} ({res.chunks} chunks){note}", file=sys.stderr)
         results.append(res)
     code = 1 if any(r.status != "ok" for r in results) else 0
     if args.json:
         return [{k: r.to_dict()[k] for k in ("file", "status", "chunks", "error")} for r in results], code
     return "\n".join(f"{r.file}\t{r.status}\t{r.chunks}\t{r.error}" for r in results), code
+
+
+def _where(h) -> str:
+    place = h.url or h.source
+    if h.page:
+        return f"{place}, p. {h.page}"
+    return f"{place}, rows {h.rows}" if h.rows else place
 
 
 def cmd_search(args) -> tuple[object, int]:
@@ -123,10 +141,62 @@ def cmd_search(args) -> tuple[object, int]:
         raise UsageError("-k must be at least 1")
     memory = _memory(_settings(None), args.workspace)
     hits = memory.search(args.query, k=args.k)
-    rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url} for h in hits]
+    rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url,
+             "heading": h.heading, "rows": h.rows, "doc_id": h.doc_id, "kind": h.kind} for h in hits]
     if args.json:
         return rows, 0
-    return "\n\n".join(f"[{r['score']:.3f}] {r['url'] or r['source']}{', p. ' + str(r['page']) if r['page'] else ''}\n{r['text'][:300]}" for r in rows) or "(nothing found)", 0
+    return "\n\n".join(f"[{h.score:.3f}] {_where(h)}\n{h.text[:300]}" for h in hits) or "(nothing found)", 0
+
+
+def _money(usd: float) -> str:
+    return "$0" if not usd else (f"${usd:.4f}" if usd < 0.01 else f"${usd:.2f}")
+
+
+def _trace_text(doc: dict) -> str:
+    turn, totals = doc["turn"], doc["totals"]
+    lines = [f"turn {turn['turn_id']}  {totals['status']}  {totals['duration_s']:.2f} s  tokens {totals['tokens_in']} in /"
+             f" {totals['tokens_out']} out  {_money(totals['cost_usd'])}  {turn['goal']}",
+             f"{'start':>8} {'ms':>9} {'in':>7} {'out':>6} {'cost':>8}  {'status':<8} span"]
+    for r in doc["spans"]:
+        lines.append(f"{r['start_s']:>7.3f}s {r['duration_ms']:>9.1f} {r['tokens_in']:>7} {r['tokens_out']:>6}"
+                     f" {_money(r['cost_usd']):>8}  {r['status']:<8} {r['span']}"
+                     + (f"  ! {r['error'][:120]}" if r["error"] else ""))
+    return "\n".join(lines)
+
+
+def cmd_traces(args) -> tuple[object, int]:
+    from crew.memory import WorkspaceError, check_workspace
+    from crew.tracing import TraceStore, price_table
+    from crew.view import trace_document
+
+    try:
+        check_workspace(args.workspace)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from None
+    if args.n < 1:
+        raise UsageError("-n must be at least 1")
+    settings = _settings(None)
+    path = settings.data_dir / "crew.sqlite"
+    docs = []
+    if path.exists():  # reading must not create a data dir
+        store = TraceStore(path, price_table(settings.prices))
+        turns = store.turns(args.workspace, limit=1 if args.last else args.n)
+        docs = [trace_document(t, store.spans(args.workspace, t["turn_id"])) for t in turns]
+    if args.json:
+        return (docs[0] if docs else None) if args.last else docs, 0
+    if not docs:
+        return f"(no traces in workspace {args.workspace})", 0
+    if args.last:
+        return _trace_text(docs[0]), 0
+    import time
+
+    rows = [f"{'started':<19}  {'turn':<16}  {'status':<15} {'s':>7} {'in':>7} {'out':>6} {'cost':>8}  goal"]
+    for d in docs:
+        t, tot = d["turn"], d["totals"]
+        rows.append(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t['started']))}  {t['turn_id']:<16}  "
+                    f"{tot['status']:<15} {tot['duration_s']:>7.2f} {tot['tokens_in']:>7} {tot['tokens_out']:>6}"
+                    f" {_money(tot['cost_usd']):>8}  {' '.join(t['goal'].split())[:80]}")
+    return "\n".join(rows), 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -153,6 +223,12 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("-k", type=int, default=5)
     common(se)
     se.set_defaults(func=cmd_search)
+
+    tr = sub.add_parser("traces", help="show recent turns' traces: spans, durations, tokens, estimated cost")
+    tr.add_argument("--last", action="store_true", help="only the latest turn, with its span tree")
+    tr.add_argument("-n", type=int, default=20, help="how many recent turns (default 20)")
+    common(tr)
+    tr.set_defaults(func=cmd_traces)
     return p
 
 

@@ -1,35 +1,74 @@
-"""Turn files into remembered chunks: bytes -> text sections -> chunks -> memory, with progress.
+"""Turn files into remembered chunks: bytes -> sections -> chunks -> memory, with progress.
 
-A file is all-or-nothing: if anything fails after its first chunk was stored, its chunks are
-removed again before the error is reported.
+Stages report progress as they go (`progress(stage, fraction)`, fraction of the whole file):
+parsing moves page by page or row group by row group, chunking section by section, embedding
+batch by batch. A file is all-or-nothing: its chunks stay hidden from search until all are
+stored, and if anything fails midway they are removed before the error is reported. With a
+`Library`, an identical re-upload (same bytes) is recognised by its hash and not stored twice,
+and the document is listed only once it is complete.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from crew.memory import Chunk, WorkspaceMemory
+from crew.parsers import IngestError, ParseOptions, Section, decode_text, file_format, parse
+from crew.settings import APP_DIR
 
-Progress = Callable[[str, float], None]  # (stage, fraction 0..1)
+if TYPE_CHECKING:
+    from crew.library import Library
+
+__all__ = [
+    "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections", "decode_text",
+    "document_id", "ingest_bytes", "ingest_path", "safe_name", "upload_limit_mb",
+]
+
+Progress = Callable[[str, float], None]  # (stage, fraction 0..1 of the whole file)
+# Where each stage sits on a file's progress bar; embedding dominates the time.
+STAGES: dict[str, tuple[float, float]] = {"parsing": (0.0, 0.25), "chunking": (0.25, 0.3), "embedding": (0.3, 1.0)}
+MB = 1024 * 1024
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
-class IngestError(ValueError):
-    """A file that cannot be ingested; the message names the problem for the person."""
+def upload_limit_mb(app_dir: Path = APP_DIR) -> int:
+    """Read the upload limit the UI enforces (`server.maxUploadSize` in .streamlit/config.toml)."""
+    try:
+        config = tomllib.loads((Path(app_dir) / ".streamlit" / "config.toml").read_text())
+        return int(config.get("server", {}).get("maxUploadSize", 200))
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return 200
 
 
 @dataclass(frozen=True)
-class Section:
-    """A run of text from one place in a file: a page, a heading, a row range."""
+class IngestLimits:
+    """Caps on one file, so a huge or hostile file is refused with a message, never half-stored."""
 
-    text: str
-    page: int = 0
-    heading: str = ""
+    max_bytes: int = 200 * MB
+    max_chunks: int = 50_000
+    max_csv_rows: int = 100_000
+    zip_max_bytes: int = 200 * MB
+    zip_max_ratio: float = 100.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "IngestLimits":
+        """Take the caps from Settings; the upload size defaults to the UI's own limit."""
+        mb = getattr(settings, "max_upload_mb", None) or upload_limit_mb()
+        return cls(
+            max_bytes=int(mb * MB),
+            max_chunks=getattr(settings, "max_file_chunks", cls.max_chunks),
+            max_csv_rows=getattr(settings, "max_csv_rows", cls.max_csv_rows),
+            zip_max_bytes=int(getattr(settings, "docx_max_unpacked_mb", cls.zip_max_bytes // MB) * MB),
+            zip_max_ratio=getattr(settings, "docx_max_ratio", cls.zip_max_ratio),
+        )
 
 
 @dataclass
@@ -42,6 +81,10 @@ class IngestResult:
     pages: int = 0
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    duplicate: bool = False  # the same bytes were already in this workspace: nothing new stored
+    rows: int = 0
+    size: int = 0
+    format: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,72 +92,11 @@ class IngestResult:
 
 def safe_name(name: str) -> str:
     """Keep only the base name, without control characters: a name is shown, never a path."""
-    base = PurePath(name.replace("\\", "/")).name
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
-    return cleaned[:200] or "unnamed"
-
-
-def decode_text(data: bytes) -> str:
-    """Decode text whatever its encoding; refuse bytes that are not text at all."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace") if b"\x00" not in data else ""
-    controls = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if not text or b"\x00" in data[:20000] or controls > 0.02 * min(len(text), 20000):
-        raise IngestError("this is not a text file (it holds binary data)")
-    return text
-
-
-def parse_text(data: bytes) -> list[Section]:
-    return [Section(decode_text(data))]
-
-
-def parse_markdown(data: bytes) -> list[Section]:
-    text = decode_text(data)
-    splitter = MarkdownHeaderTextSplitter(
-        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=False
-    )
-    return [
-        Section(d.page_content, heading=" > ".join(d.metadata[h] for h in ("h1", "h2", "h3") if h in d.metadata))
-        for d in splitter.split_text(text)
-    ]
-
-
-PARSERS: dict[str, Callable[[bytes], list[Section]]] = {
-    ".txt": parse_text,
-    ".text": parse_text,
-    ".md": parse_markdown,
-    ".markdown": parse_markdown,
-}
-
-
-def parse(name: str, data: bytes) -> list[Section]:
-    suffix = PurePath(name).suffix.lower()
-    parser = PARSERS.get(suffix)
-    if parser is None:
-        raise IngestError(f"unsupported file type '{suffix or name}': use one of {', '.join(sorted(PARSERS))}")
-    if not data:
-        raise IngestError("the file is empty (0 bytes)")
-    return parser(data)
-
-
-def chunk_sections(sections: list[Section], doc_id: str, source: str, size: int, overlap: int, content_hash: str) -> list[Chunk]:
-    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2))
-    chunks: list[Chunk] = []
-    for section in sections:
-        for piece in splitter.split_text(section.text):
-            if not piece.strip():
-                continue
-            extra = {"content_hash": content_hash}
-            if section.heading:
-                extra["heading"] = section.heading
-            chunks.append(Chunk(piece, source, doc_id, len(chunks), page=section.page, extra=extra))
-    return chunks
+    cleaned = _ANSI.sub("", str(name))  # terminal colour codes, whole, not just their ESC
+    cleaned = "".join(ch for ch in cleaned if ch.isprintable())
+    base = PurePath(cleaned.replace("\\", "/")).name
+    base = base.strip().lstrip(".").strip()
+    return base[:200] or "unnamed"
 
 
 def document_id(workspace: str, content_hash: str) -> str:
@@ -122,47 +104,161 @@ def document_id(workspace: str, content_hash: str) -> str:
     return hashlib.sha256(f"{workspace}\0{content_hash}".encode()).hexdigest()[:20]
 
 
+def chunk_sections(sections: list[Section], doc_id: str, source: str, size: int, overlap: int, content_hash: str,
+                   fmt: str = "", tick: Callable[[float], None] | None = None) -> list[Chunk]:
+    """Split sections into chunks that never straddle a page, heading or row group."""
+    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2))
+    chunks: list[Chunk] = []
+    for i, section in enumerate(sections, 1):
+        keep_whole = section.atomic and len(section.text) <= 2 * size
+        for piece in [section.text] if keep_whole else splitter.split_text(section.text):
+            if not piece.strip():
+                continue
+            extra: dict[str, Any] = {
+                "content_hash": content_hash,
+                "chunk_hash": hashlib.sha256(piece.encode()).hexdigest()[:16],
+            }
+            if fmt:
+                extra["format"] = fmt
+            if section.heading:
+                extra["heading"] = section.heading[:500]
+            if section.row_start:
+                extra["row_start"], extra["row_end"] = section.row_start, section.row_end
+            chunks.append(Chunk(piece, source, doc_id, len(chunks), page=section.page, extra=extra))
+        if tick and (i % 20 == 0 or i == len(sections)):
+            tick(i / len(sections))
+    return chunks
+
+
+class _Reporter:
+    """Map per-stage fractions onto one bar that never moves backwards."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.stage = "parsing"
+        self.last = 0.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        self.stage = stage
+        lo, hi = STAGES.get(stage, (1.0, 1.0))
+        overall = max(self.last, lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
+        self.last = overall
+        if self.progress:
+            self.progress(stage, overall)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 def ingest_bytes(
     memory: WorkspaceMemory,
     name: str,
     data: bytes,
     *,
+    library: "Library | None" = None,
     chunk_size: int = 800,
     chunk_overlap: int = 120,
+    limits: IngestLimits | None = None,
     progress: Progress | None = None,
+    batch: int = 64,
 ) -> IngestResult:
     """Parse, chunk and store one file; never raise for a bad file, report it instead."""
     started = time.perf_counter()
+    limits = limits or IngestLimits()
     source = safe_name(name)
-    report = progress or (lambda stage, frac: None)
-    doc_id = ""
+    report = _Reporter(progress)
+    workspace = memory.name
+    doc_id, claimed, fmt, size = "", False, "", len(data or b"")
+
+    def failed(message: str) -> IngestResult:
+        return IngestResult(source, "error", error=message, size=size, format=fmt,
+                            seconds=round(time.perf_counter() - started, 3))
+
     try:
-        report("parsing", 0.0)
-        sections = parse(source, data)
+        fmt = file_format(source)
+        if not data:
+            raise IngestError("the file is empty (0 bytes)")
+        if size > limits.max_bytes:
+            raise IngestError(f"the file is {size / MB:,.1f} MB, over the upload limit of {limits.max_bytes / MB:,.0f} MB")
         content_hash = hashlib.sha256(data).hexdigest()
-        doc_id = document_id(memory.name, content_hash)
-        report("chunking", 0.2)
-        chunks = chunk_sections(sections, doc_id, source, chunk_size, chunk_overlap, content_hash)
+        doc_id = document_id(workspace, content_hash)
+        if library is not None:
+            known = library.by_hash(workspace, content_hash)
+            if known is not None and known.status == "ready":
+                return _duplicate(source, known, size, started)
+        report("parsing", 0.0)
+        options = ParseOptions(chunk_size=chunk_size, max_csv_rows=limits.max_csv_rows,
+                               zip_max_bytes=limits.zip_max_bytes, zip_max_ratio=limits.zip_max_ratio)
+        parsed = parse(source, data, options, tick=lambda f: report("parsing", f))
+        report("chunking", 0.0)
+        chunks = chunk_sections(parsed.sections, doc_id, source, chunk_size, chunk_overlap, content_hash, fmt,
+                                tick=lambda f: report("chunking", f))
         if not chunks:
             raise IngestError("no text found in the file")
-        report("embedding", 0.3)
-        memory.add("documents", chunks, on_batch=lambda done, total: report("embedding", 0.3 + 0.7 * done / total))
+        if len(chunks) > limits.max_chunks:
+            raise IngestError(f"the file makes {len(chunks):,} chunks, over the limit of {limits.max_chunks:,} per file:"
+                              " split it into smaller files")
+        if library is not None:
+            other = library.claim(workspace, doc_id, source, fmt, size, content_hash)
+            if other is not None:
+                if other.status == "ready":
+                    return _duplicate(source, other, size, started)
+                raise IngestError("the same file is being added or removed right now: try again in a moment")
+            claimed = True
+        report("embedding", 0.0)
+
+        def stored(done: int, total: int) -> None:
+            report("embedding", done / total)
+            if library is not None:
+                library.heartbeat(workspace, doc_id)
+
+        memory.add_document(doc_id, chunks, batch=batch, on_batch=stored)
+        seconds = round(time.perf_counter() - started, 3)
+        if library is not None:
+            library.finish(workspace, doc_id, pages=parsed.pages, rows=parsed.rows, chunks=len(chunks), seconds=seconds)
         report("done", 1.0)
-        pages = max((s.page for s in sections), default=0)
-        return IngestResult(source, "ok", len(chunks), doc_id=doc_id, pages=pages,
-                            seconds=round(time.perf_counter() - started, 3))
+        return IngestResult(source, "ok", len(chunks), doc_id=doc_id, pages=parsed.pages, rows=parsed.rows,
+                            size=size, format=fmt, seconds=seconds)
     except IngestError as exc:
-        return IngestResult(source, "error", error=str(exc), seconds=round(time.perf_counter() - started, 3))
+        _roll_back(memory, library, doc_id, claimed)
+        return failed(str(exc))
     except Exception as exc:  # a failure midway must not leave half a document behind
-        if doc_id:
-            memory.delete_document(doc_id)
-        return IngestResult(source, "error", error=f"could not store the file: {exc}",
-                            seconds=round(time.perf_counter() - started, 3))
+        _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
+        if report.stage == "parsing":
+            return failed(f"could not read the file as {fmt or 'a document'}: {_short(exc)}")
+        return failed(f"could not store the file: {_short(exc)}")
+
+
+def _duplicate(source: str, known, size: int, started: float) -> IngestResult:
+    note = f"already in the library as {known.name!r}" if known.name != source else "already in the library"
+    return IngestResult(source, "ok", known.chunks, doc_id=known.doc_id, pages=known.pages, rows=known.rows,
+                        size=size, format=known.format, duplicate=True, extra={"note": note},
+                        seconds=round(time.perf_counter() - started, 3))
+
+
+def _roll_back(memory: WorkspaceMemory, library: "Library | None", doc_id: str, claimed: bool, stored: bool = False) -> None:
+    """Leave nothing of a failed file: chunks out of memory, row out of the library."""
+    try:
+        if claimed and library is not None:
+            library.abandon(memory.name, doc_id)
+        elif stored and doc_id:
+            memory.delete_document(doc_id, kinds=("documents",))
+    except Exception:
+        pass  # the library row (if any) stays 'deleting' and a later sweep finishes the job
 
 
 def ingest_path(memory: WorkspaceMemory, path: Path, **kwargs) -> IngestResult:
+    """Ingest a file from disk, reporting an unreadable path like any other bad file."""
+    path = Path(path)
+    limits: IngestLimits = kwargs.get("limits") or IngestLimits()
     try:
-        data = Path(path).read_bytes()
+        if path.is_file() and path.stat().st_size > limits.max_bytes:
+            return IngestResult(safe_name(path.name), "error", size=path.stat().st_size,
+                                error=f"the file is {path.stat().st_size / MB:,.1f} MB, over the upload limit of"
+                                      f" {limits.max_bytes / MB:,.0f} MB")
+        data = path.read_bytes()
     except OSError as exc:
         return IngestResult(safe_name(str(path)), "error", error=f"cannot read {path}: {exc.strerror or exc}")
-    return ingest_bytes(memory, Path(path).name, data, **kwargs)
+    return ingest_bytes(memory, path.name, data, **kwargs)

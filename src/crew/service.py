@@ -123,12 +123,33 @@ class Crew:
         return Crew(settings, models if models is not None else build_models(settings), self.memory,
                     tools if tools is not None else web_tools(settings), self.traces, self.checkpointer)
 
-    def ingest(self, workspace: str, name: str, data: bytes, progress=None):
-        """Add one uploaded file to a workspace's memory; never raises for a bad file."""
-        from crew.ingest import ingest_bytes
+    def library(self):
+        """The document library over this crew's memory (opened on first use)."""
+        from crew.library import Library
 
-        return ingest_bytes(self.memory.workspace(workspace), name, data, chunk_size=self.settings.chunk_size,
-                            chunk_overlap=self.settings.chunk_overlap, progress=progress)
+        lib = self.__dict__.get("_library")
+        if lib is None:  # two threads racing here just open the same SQLite file twice
+            lib = self.__dict__["_library"] = Library.beside(self.settings.data_dir, self.memory)
+        return lib
+
+    def ingest(self, workspace: str, name: str, data: bytes, progress=None):
+        """Add one uploaded file to a workspace's library and memory; never raises for a bad file.
+
+        `progress(stage, fraction)` is called as parsing, chunking and embedding move on.
+        """
+        from crew.ingest import IngestLimits, ingest_bytes
+
+        return ingest_bytes(self.memory.workspace(workspace), name, data, library=self.library(),
+                            chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
+                            limits=IngestLimits.from_settings(self.settings), progress=progress)
+
+    def documents(self, workspace: str):
+        """List a workspace's documents (only complete ones), newest first."""
+        return self.library().documents(workspace)
+
+    def delete_document(self, workspace: str, doc_id: str) -> bool:
+        """Delete a document from a workspace: its chunks leave memory, then it leaves the list."""
+        return self.library().delete(workspace, doc_id)
 
     def run_turn(self, workspace: str, thread_id: str, goal: str, review_plan: bool = False) -> "Turn":
         """Start a turn in the background; iterate the returned Turn for its events.
@@ -152,6 +173,14 @@ class Crew:
             raise NotPaused(f"turn {turn_id} is not waiting for a plan review")
         return Turn(self, workspace, thread_id, goal, resume=questions, turn_id=turn_id)
 
+    def continue_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str) -> "Turn":
+        """Carry on a turn that was interrupted (the process died) from its last checkpoint."""
+        check_workspace(workspace)
+        state = self.graph.get_state({"configurable": {"thread_id": turn_id}}) if self.checkpointer is not None else None
+        if state is None or not state.next or state.interrupts:
+            raise NotPaused(f"turn {turn_id} has no unfinished checkpoint to continue from; run it again instead")
+        return Turn(self, workspace, thread_id, goal, carry_on=True, turn_id=turn_id)
+
     def forget_thread(self, workspace: str, thread_id: str, turn_ids: list[str]) -> None:
         """Delete what a deleted chat left behind: its traces and its turns' checkpoints."""
         check_workspace(workspace)
@@ -165,7 +194,7 @@ class Turn:
     """One running turn: iterate it for events as they happen; `cancel()` stops it at once."""
 
     def __init__(self, crew: Crew, workspace: str, thread_id: str, goal: str, *, review_plan: bool = False,
-                 resume: list[str] | None = None, turn_id: str | None = None) -> None:
+                 resume: list[str] | None = None, carry_on: bool = False, turn_id: str | None = None) -> None:
         self.crew = crew
         self.workspace = workspace
         self.thread_id = thread_id
@@ -173,6 +202,7 @@ class Turn:
         self.turn_id = turn_id or new_id()
         self.review_plan = review_plan
         self._resume = resume  # the approved sub-questions of a turn paused for review
+        self._carry_on = carry_on  # continue an interrupted turn from its last checkpoint
         self._paused: dict | None = None
         self.result = TurnResult(self.turn_id)
         self._queue: queue.Queue[Event | None] = queue.Queue()
@@ -192,15 +222,19 @@ class Turn:
 
     def _work(self) -> None:
         ctx = TurnContext(self.turn_id, self.crew.memory.workspace(self.workspace), self.budget, self._emit)
-        if self._resume is not None:
+        if self._carry_on:
+            graph_input: Any = None  # LangGraph runs the steps the last checkpoint left pending
+        elif self._resume is not None:
             from langgraph.types import Command
 
-            graph_input: Any = Command(resume={"subquestions": self._resume})
+            graph_input = Command(resume={"subquestions": self._resume})
         else:
             graph_input = {"goal": self.goal, "review_plan": self.review_plan}
         try:
+            # "sync": each step's checkpoint is on disk before the next step starts, so a turn
+            # whose process is killed can carry on from the last step it finished.
             self._final_state = self.crew.graph.invoke(
-                graph_input, config={"configurable": {"thread_id": self.turn_id}}, context=ctx
+                graph_input, config={"configurable": {"thread_id": self.turn_id}}, context=ctx, durability="sync"
             )
             interrupts = (self._final_state or {}).get("__interrupt__")
             if interrupts:
@@ -226,13 +260,16 @@ class Turn:
         self._worker.start()
         hard_deadline = time.monotonic() + self.crew.settings.timeout_s + 5
         cut_short: str | None = None
+        grace_until = 0.0
         while True:
             if cut_short is None and self._cancel.is_set():
                 cut_short = "stopped"
             elif cut_short is None and time.monotonic() > hard_deadline:
                 cut_short = "timeout"
+            if cut_short and not grace_until:
+                grace_until = time.monotonic() + GRACE_S  # one grace period from Stop, not one per event
             try:
-                event = self._queue.get(timeout=GRACE_S if cut_short else 0.05)
+                event = self._queue.get(timeout=max(0.0, grace_until - time.monotonic()) if cut_short else 0.05)
             except queue.Empty:
                 if cut_short:
                     break  # the worker is inside a call it cannot leave; finish without it

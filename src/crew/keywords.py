@@ -1,0 +1,231 @@
+"""Keyword index beside Chroma: SQLite FTS5 with BM25, accent- and case-insensitive.
+
+One FTS5 table per Chroma collection (so per workspace and kind), in one SQLite file under the
+data dir. SQLite's own locking makes the index safe to share between processes, which is how
+several app instances on one Chroma server see the same keywords. The `unicode61
+remove_diacritics 2` tokenizer folds case and accents, so "informacion" finds "información".
+
+A document being added or removed is *held*: searches skip its chunks until the change is
+complete, so nobody cites half a document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from crew.db import connect
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+_TOKEN = re.compile(r"[^\W_]+")
+# A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts.
+_WORD = re.compile(r"[^\W_]+(?:[-./:_'’][^\W_]+)*")
+MAX_TERMS = 16
+# Ranking cost grows with the postings read (~1.3 µs each here); beyond this many the commonest
+# terms are left out (their BM25 weight is small anyway), which keeps a query near 15 ms at 100k chunks.
+POSTINGS_BUDGET = 10_000
+# Question words and glue in the languages our people write (English, Spanish): in a question
+# they carry no topic, yet "why" is rare enough in documentation to outweigh the real words.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between both but by
+can could did do does doing don down during each few for from further had has have having he her here hers herself him
+himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our
+ours ourselves out over own same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom why will with would you
+your yours yourself yourselves isn doesn aren wasn weren hasn haven hadn won wouldn shouldn couldn can't cannot t s ll ve re d
+al algo ante antes como con contra cual cuales cuando de del desde donde durante e el ella ellas ellos en entre era eran es
+esa esas ese eso esos esta estaba estado estan estas este esto estos fue fueron ha han hasta hay la las le les lo los mas me
+mi mis mucho muy nada ni no nos o os otra otras otro otros para pero poco por porque que quien quienes se sea ser si sin
+sobre son su sus tambien te tiene tienen todo todos tu tus un una unas uno unos y ya yo
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents the way the FTS5 tokenizer does."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query worth searching for: no duplicates, no stopwords (unless nothing else is left)."""
+    words = list(dict.fromkeys(_WORD.findall(fold(query))))
+    useful = [w for w in words if w not in STOPWORDS and re.split(r"['’]", w)[0] not in STOPWORDS]
+    return useful or words
+
+
+def _table(collection: str) -> str:
+    return "kw_" + re.sub(r"[^A-Za-z0-9]", "_", collection)
+
+
+class KeywordIndex:
+    """BM25 keyword search over chunks, keyed by Chroma collection name."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._in_memory = str(path) == ":memory:"
+        if self._in_memory:
+            self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        else:
+            self._db = connect(Path(path))
+        self._lock = threading.RLock()  # guards the shared connection (writes, and reads in memory)
+        self._local = threading.local()
+        self._ready: set[str] = set()
+        # Query words go through the very tokenizer the index uses (stemming included), so the
+        # document frequencies looked up are those of the terms FTS5 will match.
+        self._analyzer_lock = threading.Lock()
+        self._analyzer = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._analyzer.execute(f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize='{TOKENIZER}')")
+        self._analyzer.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, 'instance')")
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS holds (collection TEXT NOT NULL, doc_id TEXT NOT NULL, since REAL NOT NULL,"
+                " PRIMARY KEY (collection, doc_id))"
+            )
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read with: this thread's own on a file, so searches run side by side (WAL)."""
+        if self._in_memory:
+            with self._lock:
+                yield self._db
+            return
+        conn = getattr(self._local, "db", None)
+        if conn is None:
+            conn = self._local.db = connect(Path(self.path))
+        yield conn
+
+    def _ensure(self, collection: str) -> str:
+        t = _table(collection)
+        if collection in self._ready:
+            return t
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(f'CREATE TABLE IF NOT EXISTS "{t}_rows" (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,'
+                           " doc_id TEXT NOT NULL, text TEXT NOT NULL)")
+                db.execute(f'CREATE INDEX IF NOT EXISTS "{t}_doc" ON "{t}_rows" (doc_id)')
+                db.execute(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}" USING fts5(text, content="{t}_rows",'
+                           f" content_rowid='rowid', tokenize='{TOKENIZER}')")
+                db.execute(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}_vocab" USING fts5vocab("{t}", \'row\')')
+                # Triggers keep the FTS index in step with its content table, whoever writes.
+                db.execute(f'CREATE TRIGGER IF NOT EXISTS "{t}_ai" AFTER INSERT ON "{t}_rows" BEGIN'
+                           f' INSERT INTO "{t}"(rowid, text) VALUES (new.rowid, new.text); END')
+                db.execute(f'CREATE TRIGGER IF NOT EXISTS "{t}_ad" AFTER DELETE ON "{t}_rows" BEGIN'
+                           f' INSERT INTO "{t}"("{t}", rowid, text) VALUES (\'delete\', old.rowid, old.text); END')
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._ready.add(collection)
+        return t
+
+    def add(self, collection: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Index (chunk_id, doc_id, text) rows; a chunk id already indexed is replaced."""
+        t = self._ensure(collection)
+        rows = list(rows)
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(f'DELETE FROM "{t}_rows" WHERE chunk_id = ?', [(r[0],) for r in rows])
+                db.executemany(f'INSERT INTO "{t}_rows" (chunk_id, doc_id, text) VALUES (?, ?, ?)', rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def delete_document(self, collection: str, doc_id: str) -> int:
+        t = self._ensure(collection)
+        with self._lock:
+            return self._db.execute(f'DELETE FROM "{t}_rows" WHERE doc_id = ?', (doc_id,)).rowcount
+
+    def count(self, collection: str, doc_id: str | None = None) -> int:
+        t = self._ensure(collection)
+        with self._reading() as db:
+            if doc_id is None:
+                return db.execute(f'SELECT count(*) FROM "{t}_rows"').fetchone()[0]
+            return db.execute(f'SELECT count(*) FROM "{t}_rows" WHERE doc_id = ?', (doc_id,)).fetchone()[0]
+
+    def terms(self, query: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Pair each query word with its tokens as the index stores them (stemmed, folded)."""
+        words = query_words(query)[: MAX_TERMS * 2]
+        if not words:
+            return []
+        with self._analyzer_lock:
+            db = self._analyzer
+            db.executemany("INSERT INTO words (rowid, w) VALUES (?, ?)", list(enumerate(words, 1)))
+            rows = db.execute("SELECT doc, term FROM tokens ORDER BY doc, offset").fetchall()
+            db.execute("DELETE FROM words")
+        grouped: dict[int, list[str]] = {}
+        for doc, term in rows:
+            grouped.setdefault(doc, []).append(term)
+        seen: set[tuple[str, ...]] = set()
+        out = []
+        for i, word in enumerate(words, 1):
+            tokens = tuple(grouped.get(i, ()))
+            if tokens and tokens not in seen:
+                seen.add(tokens)
+                out.append((word, tokens))
+        return out
+
+    def search(self, collection: str, query: str, n: int, exclude_docs: Iterable[str] = ()) -> list[tuple[str, float]]:
+        """Return up to n (chunk_id, bm25 score) best first; higher is better."""
+        terms = self.terms(query)
+        if not terms:
+            return []
+        t = self._ensure(collection)
+        with self._reading() as db:
+            total = db.execute(f'SELECT count(*) FROM "{t}_rows"').fetchone()[0]
+            if not total:
+                return []
+            tokens = sorted({tok for _, toks in terms for tok in toks})
+            df = dict(db.execute(
+                f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens
+            ).fetchall())
+            # A phrase is as rare as its rarest word; a term nobody uses cannot match.
+            scored = [(min(df.get(tok, 0) for tok in toks), word) for word, toks in terms]
+            scored = sorted((s for s in scored if s[0] > 0), key=lambda s: s[0])
+            if not scored:
+                return []
+            kept, postings = [], 0
+            for freq, word in scored[:MAX_TERMS]:
+                if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
+                    break
+                kept.append(word)
+                postings += freq
+            # The words themselves go into MATCH: FTS5 tokenizes them exactly as it did the text.
+            match = " OR ".join('"' + word.replace('"', " ") + '"' for word in kept)
+            excluded = list(exclude_docs)
+            sql = (f'SELECT r.chunk_id, r.doc_id, bm25("{t}") AS s FROM "{t}" JOIN "{t}_rows" r ON r.rowid = "{t}".rowid'
+                   f' WHERE "{t}" MATCH ? ORDER BY s LIMIT ?')
+            rows = db.execute(sql, (match, n + (n if excluded else 0))).fetchall()
+        skip = set(excluded)
+        return [(cid, -float(s)) for cid, doc, s in rows if doc not in skip][:n]
+
+    # Holds: documents half-written or half-deleted, hidden from search until done.
+
+    def hold(self, collection: str, doc_id: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO holds (collection, doc_id, since) VALUES (?, ?, ?)",
+                             (collection, doc_id, time.time()))
+
+    def release(self, collection: str, doc_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM holds WHERE collection = ? AND doc_id = ?", (collection, doc_id))
+
+    def held(self, collection: str) -> set[str]:
+        with self._reading() as db:
+            return {r[0] for r in db.execute("SELECT doc_id FROM holds WHERE collection = ?", (collection,))}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        with self._analyzer_lock:
+            self._analyzer.close()

@@ -1,0 +1,203 @@
+"""The document library: which files each workspace holds, in SQLite under the data dir.
+
+A document is listed only once all its chunks are stored (status `ready`). While it is being
+added it is `ingesting`, while being removed `deleting`; a process that dies midway leaves such
+a row behind, and the next look at that workspace after `stale_after_s` without a heartbeat
+removes its chunks and the row. Every query here names its workspace.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from crew.db import connect
+from crew.memory import Memory, check_workspace
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    workspace    TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    format       TEXT NOT NULL DEFAULT '',
+    size         INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,
+    pages        INTEGER NOT NULL DEFAULT 0,
+    rows         INTEGER NOT NULL DEFAULT 0,
+    chunks       INTEGER NOT NULL DEFAULT 0,
+    status       TEXT NOT NULL,
+    uploaded_at  REAL NOT NULL,
+    heartbeat    REAL NOT NULL,
+    seconds      REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, doc_id),
+    UNIQUE (workspace, content_hash)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One uploaded file as the library lists it."""
+
+    workspace: str
+    doc_id: str
+    name: str
+    format: str
+    size: int
+    content_hash: str
+    pages: int
+    rows: int
+    chunks: int
+    status: str  # ingesting | ready | deleting
+    uploaded_at: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(
+        workspace=row["workspace"], doc_id=row["doc_id"], name=row["name"], format=row["format"], size=row["size"],
+        content_hash=row["content_hash"], pages=row["pages"], rows=row["rows"], chunks=row["chunks"],
+        status=row["status"], uploaded_at=row["uploaded_at"], seconds=row["seconds"],
+    )
+
+
+class Library:
+    """The documents table, kept consistent with the memory that holds their chunks."""
+
+    def __init__(self, path: Path, memory: Memory, clock: Callable[[], float] = time.time,
+                 stale_after_s: float = 600.0) -> None:
+        self.memory = memory
+        self.clock = clock
+        self.stale_after_s = stale_after_s
+        self._db = connect(Path(path))
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute(_SCHEMA)
+
+    @classmethod
+    def beside(cls, data_dir: Path, memory: Memory, **kwargs) -> "Library":
+        return cls(Path(data_dir) / "library.sqlite", memory, **kwargs)
+
+    def _one(self, sql: str, args: tuple) -> Document | None:
+        with self._lock:
+            row = self._db.execute(sql, args).fetchone()
+        return _document(row) if row else None
+
+    def documents(self, workspace: str) -> list[Document]:
+        """List a workspace's complete documents, newest first."""
+        check_workspace(workspace)
+        self.sweep(workspace)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM documents WHERE workspace = ? AND status = 'ready' ORDER BY uploaded_at DESC, name",
+                (workspace,),
+            ).fetchall()
+        return [_document(r) for r in rows]
+
+    def get(self, workspace: str, doc_id: str) -> Document | None:
+        return self._one("SELECT * FROM documents WHERE workspace = ? AND doc_id = ?", (check_workspace(workspace), doc_id))
+
+    def by_hash(self, workspace: str, content_hash: str) -> Document | None:
+        return self._one("SELECT * FROM documents WHERE workspace = ? AND content_hash = ?",
+                         (check_workspace(workspace), content_hash))
+
+    def claim(self, workspace: str, doc_id: str, name: str, fmt: str, size: int, content_hash: str) -> Document | None:
+        """Record that a file is being added; return None if this caller may add it, else the row in the way."""
+        check_workspace(workspace)
+        now = self.clock()
+        for _ in range(2):
+            try:
+                with self._lock:
+                    self._db.execute(
+                        "INSERT INTO documents (workspace, doc_id, name, format, size, content_hash, status, uploaded_at,"
+                        " heartbeat) VALUES (?, ?, ?, ?, ?, ?, 'ingesting', ?, ?)",
+                        (workspace, doc_id, name, fmt, size, content_hash, now, now),
+                    )
+                return None
+            except sqlite3.IntegrityError:
+                existing = self.by_hash(workspace, content_hash) or self.get(workspace, doc_id)
+                if existing is None:
+                    continue  # removed between our insert and our look: try once more
+                if existing.status == "ready" or not self._stale(workspace, existing.doc_id):
+                    return existing
+                self._reclaim(workspace, existing.doc_id)
+        return self.by_hash(workspace, content_hash)
+
+    def heartbeat(self, workspace: str, doc_id: str) -> None:
+        """Say an ingest is still alive, so no other process sweeps it away."""
+        with self._lock:
+            self._db.execute("UPDATE documents SET heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
+                             (self.clock(), check_workspace(workspace), doc_id))
+
+    def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
+        """List the document: every chunk is stored."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE documents SET status = 'ready', pages = ?, rows = ?, chunks = ?, seconds = ?, heartbeat = ?"
+                " WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
+                (pages, rows, chunks, seconds, self.clock(), check_workspace(workspace), doc_id),
+            )
+        if cur.rowcount != 1:
+            raise RuntimeError("the library lost track of this upload (was it swept as stale?)")
+
+    def abandon(self, workspace: str, doc_id: str) -> None:
+        """Forget a failed upload: its chunks leave memory, then its row goes."""
+        self._remove(workspace, doc_id)
+
+    def delete(self, workspace: str, doc_id: str) -> bool:
+        """Delete a document and its chunks; return False when the workspace has no such document."""
+        check_workspace(workspace)
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE documents SET status = 'deleting', heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ready'",
+                (self.clock(), workspace, doc_id),
+            )
+        if cur.rowcount != 1:
+            return False
+        self._remove(workspace, doc_id)
+        return True
+
+    def _remove(self, workspace: str, doc_id: str) -> None:
+        check_workspace(workspace)
+        # If the memory cannot be reached the row stays as 'deleting' and a later sweep retries.
+        with self._lock:
+            self._db.execute("UPDATE documents SET status = 'deleting' WHERE workspace = ? AND doc_id = ?",
+                             (workspace, doc_id))
+        self.memory.workspace(workspace).delete_document(doc_id)
+        with self._lock:
+            self._db.execute("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
+
+    def _stale(self, workspace: str, doc_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT heartbeat FROM documents WHERE workspace = ? AND doc_id = ?",
+                                   (workspace, doc_id)).fetchone()
+        return row is not None and row["heartbeat"] < self.clock() - self.stale_after_s
+
+    def _reclaim(self, workspace: str, doc_id: str) -> None:
+        try:
+            self._remove(workspace, doc_id)
+        except Exception:
+            pass  # memory unreachable: the row stays, the next sweep tries again
+
+    def sweep(self, workspace: str) -> int:
+        """Remove uploads and deletions of this workspace that died midway; return how many."""
+        check_workspace(workspace)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc_id FROM documents WHERE workspace = ? AND status != 'ready' AND heartbeat < ?",
+                (workspace, self.clock() - self.stale_after_s),
+            ).fetchall()
+        for row in rows:
+            self._reclaim(workspace, row["doc_id"])
+        return len(rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,100 @@
+"""Make real files of every format in memory, with known text in known places."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+
+def pdf(pages: list[str]) -> bytes:
+    """A PDF with one paragraph of text per page (reportlab)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    for text in pages:
+        y = 800
+        for line in _wrap(text, 90):
+            c.drawString(50, y, line)
+            y -= 14
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def encrypted_pdf(pages: list[str], user_password: str = "secret") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(pages))))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + [line] if line else lines
+
+
+def docx(blocks: list[tuple[str, str]]) -> bytes:
+    """A .docx from (kind, text) blocks: kind is 'h1'..'h3', 'p', or 'table' (rows split by ';', cells by ',')."""
+    import docx as python_docx
+
+    document = python_docx.Document()
+    for kind, text in blocks:
+        if kind.startswith("h"):
+            document.add_heading(text, level=int(kind[1]))
+        elif kind == "table":
+            rows = [r.split(",") for r in text.split(";")]
+            table = document.add_table(rows=len(rows), cols=len(rows[0]))
+            for i, row in enumerate(rows):
+                for j, cell in enumerate(row):
+                    table.cell(i, j).text = cell
+        else:
+            document.add_paragraph(text)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def zip_bomb_docx(unpacked_mb: int, member: str = "word/media/image1.bin") -> bytes:
+    """A real .docx with one extra member of zeros that deflates ~1000:1."""
+    base = docx([("p", "An ordinary paragraph.")])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            out.writestr(info, src.read(info))
+        block = b"\0" * (1024 * 1024)
+        with out.open(member, "w") as f:
+            for _ in range(unpacked_mb):
+                f.write(block)
+    return buf.getvalue()
+
+
+def html(title: str, sections: list[tuple[str, str]], scripts: int = 3) -> bytes:
+    body = "".join(f"<h2>{h}</h2><p>{p}</p>" for h, p in sections)
+    script = "<script>var secret = 'TRACKER-CODE-777'; document.write(secret);</script>"
+    return (
+        f"<!doctype html><html><head><title>{title}</title>{script * scripts}"
+        "<style>body { color: red }</style></head><body>"
+        "<nav><a href='/'>Home</a> NAVIGATION-LINKS</nav>"
+        f"<main><h1>{title}</h1>{body}</main>"
+        f"<footer>FOOTER-TEXT</footer>{script * scripts}</body></html>"
+    ).encode()
+
+
+def csv_text(rows: int, header: str = "id,product,code,price") -> bytes:
+    lines = [header] + [f"{i},Product {i},SKU-{i:06d},{i * 1.5:.2f}" for i in range(1, rows + 1)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def png() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
