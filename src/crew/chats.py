@@ -8,8 +8,6 @@ Every query names its workspace, so one workspace can never read or change anoth
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import threading
 import time
@@ -20,6 +18,7 @@ from typing import Any, Iterable
 
 from crew.db import connect
 from crew.events import Event
+from crew.owners import owner_alive, process_owner
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -40,29 +39,6 @@ CREATE INDEX IF NOT EXISTS chat_turns_chat ON chat_turns(workspace, chat_id, sta
 MAX_TITLE = 80
 # Event kinds not worth keeping: the draft event holds the text the tokens spelled out.
 TRANSIENT_KINDS = frozenset({"token"})
-
-
-# A running turn owned by another host is taken as interrupted after this long without news.
-STALE_AFTER_S = 120.0
-
-
-def process_owner() -> str:
-    """Name this process, so a turn it leaves running can be told apart from one still alive."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str, heartbeat: float | None, now: float, stale_after_s: float = STALE_AFTER_S) -> bool:
-    """Say whether the process that owns a running turn may still be running it."""
-    host, _, pid = owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-        except (ProcessLookupError, OverflowError):  # gone, or not a pid this host could have
-            return False
-        except PermissionError:
-            return True
-        return True
-    return heartbeat is not None and now - heartbeat < stale_after_s
 
 
 class ChatNotFound(LookupError):

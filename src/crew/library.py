@@ -17,6 +17,7 @@ from typing import Callable
 
 from crew.db import connect
 from crew.memory import Memory, check_workspace
+from crew.owners import owner_alive, process_owner
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS documents (
     status       TEXT NOT NULL,
     uploaded_at  REAL NOT NULL,
     heartbeat    REAL NOT NULL,
+    owner        TEXT NOT NULL DEFAULT '',
     seconds      REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace, doc_id),
     UNIQUE (workspace, content_hash)
@@ -117,8 +119,8 @@ class Library:
                 with self._lock:
                     self._db.execute(
                         "INSERT INTO documents (workspace, doc_id, name, format, size, content_hash, status, uploaded_at,"
-                        " heartbeat) VALUES (?, ?, ?, ?, ?, ?, 'ingesting', ?, ?)",
-                        (workspace, doc_id, name, fmt, size, content_hash, now, now),
+                        " heartbeat, owner) VALUES (?, ?, ?, ?, ?, ?, 'ingesting', ?, ?, ?)",
+                        (workspace, doc_id, name, fmt, size, content_hash, now, now, process_owner()),
                     )
                 return None
             except sqlite3.IntegrityError:
@@ -174,11 +176,18 @@ class Library:
         with self._lock:
             self._db.execute("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
 
+    def _dead(self, row: sqlite3.Row) -> bool:
+        """An unfinished upload or deletion whose process is gone, or that stopped beating."""
+        now = self.clock()
+        if row["owner"] and not owner_alive(row["owner"], row["heartbeat"], now):
+            return True
+        return row["heartbeat"] < now - self.stale_after_s
+
     def _stale(self, workspace: str, doc_id: str) -> bool:
         with self._lock:
-            row = self._db.execute("SELECT heartbeat FROM documents WHERE workspace = ? AND doc_id = ?",
+            row = self._db.execute("SELECT heartbeat, owner FROM documents WHERE workspace = ? AND doc_id = ?",
                                    (workspace, doc_id)).fetchone()
-        return row is not None and row["heartbeat"] < self.clock() - self.stale_after_s
+        return row is not None and self._dead(row)
 
     def _reclaim(self, workspace: str, doc_id: str) -> None:
         try:
@@ -191,9 +200,9 @@ class Library:
         check_workspace(workspace)
         with self._lock:
             rows = self._db.execute(
-                "SELECT doc_id FROM documents WHERE workspace = ? AND status != 'ready' AND heartbeat < ?",
-                (workspace, self.clock() - self.stale_after_s),
+                "SELECT doc_id, heartbeat, owner FROM documents WHERE workspace = ? AND status != 'ready'", (workspace,),
             ).fetchall()
+        rows = [row for row in rows if self._dead(row)]
         for row in rows:
             self._reclaim(workspace, row["doc_id"])
         return len(rows)

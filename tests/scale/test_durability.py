@@ -31,7 +31,9 @@ RUNNER = textwrap.dedent("""
         events.append(event)
         if event.kind == "step_finished":
             store.save_turn("durable", chat.chat_id, turn.turn_id, events=events, status="running")
-            print("STEP", event.agent, chat.chat_id, turn.turn_id, flush=True)
+        # With sync durability the plan's checkpoint is on disk before the researcher starts.
+        if event.kind == "step_started" and event.agent == "researcher":
+            print("RESEARCHING", chat.chat_id, turn.turn_id, flush=True)
 """)
 
 
@@ -39,9 +41,9 @@ RUNNER = textwrap.dedent("""
 def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", RUNNER], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
-        line = proc.stdout.readline().split()  # the coordinator's step is done and saved
-        assert line[:2] == ["STEP", "coordinator"], line
-        chat_id, turn_id = line[2], line[3]
+        line = proc.stdout.readline().split()  # the plan is made and saved; research has begun
+        assert line[:1] == ["RESEARCHING"], line
+        chat_id, turn_id = line[1], line[2]
         store = ChatStore(tmp_path / "data" / "crew.sqlite")
         assert store.turn("durable", turn_id).status == "running"  # its process is alive
         proc.send_signal(signal.SIGKILL)
@@ -69,3 +71,48 @@ def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
     # A finished turn has nothing left to carry on.
     with pytest.raises(NotPaused):
         crew.continue_turn("durable", chat_id, turn_id, record.goal)
+
+
+INGESTER = textwrap.dedent("""
+    import sys
+    from crew.service import Crew
+    from crew.settings import Settings
+
+    crew = Crew.from_settings(Settings(model="fake", web_search=False))
+    text = "".join(f"Paragraph {i} of the long report: the pumps of station {i} run at {i % 97} bar.\\n\\n" for i in range(6000))
+    said = False
+
+    def progress(stage, fraction):
+        global said
+        if stage == "embedding" and fraction > 0.4 and not said:
+            said = True
+            print("EMBEDDING", flush=True)
+
+    crew.ingest("durable", "long-report.md", text.encode(), progress=progress)
+    print("FINISHED", flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_an_upload_killed_midway_leaves_nothing_behind(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", INGESTER], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert proc.stdout.readline().split() == ["EMBEDDING"]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+    model = FakeCrewModel()
+    crew = Crew.from_settings(Settings(model="fake", web_search=False), models={r: model for r in ROLES})
+    memory = crew.memory.workspace("durable")
+    assert memory.count("documents") > 0  # the killed upload did store part of its chunks
+    assert memory.search("pumps of station 12", k=5) == []  # ... which search never shows
+    assert crew.documents("durable") == []  # listing it sweeps the dead upload away
+    assert memory.count("documents") == 0 and memory.keyword_count("documents") == 0
+    # The same file can be uploaded again, whole.
+    again = crew.ingest("durable", "long-report.md", b"The pumps of station 12 run at 12 bar.")
+    assert again.status == "ok"
+    assert [d.name for d in crew.documents("durable")] == ["long-report.md"]
