@@ -43,7 +43,32 @@ def test_ten_turns_in_ten_workspaces_at_once(crew, caplog):
         assert not any(o in r.answer for o in others)
     assert "database is locked" not in caplog.text
 
-    # Trace lists are per workspace too.
-    for ws in names:
+    # Trace lists and document lists are per workspace too.
+    for i, ws in enumerate(names):
         turns = crew.traces.turns(ws)
         assert len(turns) == 1 and turns[0]["workspace"] == ws
+        assert [d.name for d in crew.documents(ws)] == [f"falcon-{i}.md"]
+
+
+def test_chat_lists_and_documents_stay_in_their_workspace(crew):
+    from crew.chats import ChatNotFound, ChatStore
+
+    store = ChatStore(crew.settings.data_dir / "crew.sqlite")
+    a, b = store.create("alpha", "Falcon budget"), store.create("beta", "Falcon launch")
+    assert [c.title for c in store.list("alpha")] == ["Falcon budget"]
+    assert store.get("beta", a.chat_id) is None  # another workspace's chat cannot be read...
+    assert store.turns("beta", a.chat_id) == []
+    with pytest.raises(ChatNotFound):
+        store.rename("beta", a.chat_id, "taken over")  # ...renamed
+    assert store.get("alpha", a.chat_id).title == "Falcon budget"
+    with pytest.raises(ChatNotFound):
+        store.delete("beta", a.chat_id)  # ...or deleted
+    assert [c.chat_id for c in store.list("alpha")] == [a.chat_id]
+    assert [c.chat_id for c in store.list("beta")] == [b.chat_id]
+
+    doc = crew.ingest("alpha", "falcon.md", b"Project Falcon: the budget is 12 million.")
+    assert doc.status == "ok"
+    assert crew.documents("beta") == []
+    assert crew.delete_document("beta", doc.doc_id) is False  # not beta's to delete
+    assert [d.name for d in crew.documents("alpha")] == ["falcon.md"]
+    assert crew.memory.workspace("beta").search("Falcon budget", k=5) == []
