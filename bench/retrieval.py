@@ -108,21 +108,23 @@ def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
 
 
-def recall_at_5(ws, pairs, mode: str) -> float:
-    hits = 0
+def hits_at_5(ws, pairs, mode: str) -> list[bool]:
+    """For each question: is a chunk of its answer among the top 5?"""
+    out = []
     for n, (question, _) in enumerate(pairs):
-        found = ws.search(question, k=5, kinds=("documents",), mode=mode)
-        hits += any(h.doc_id == f"faq-{n:03d}" for h in found)
-    return hits / len(pairs)
+        found = ws.search(question, k=5, mode=mode)
+        out.append(any(h.doc_id == f"faq-{n:03d}" for h in found))
+    return out
 
 
 def latencies(ws, questions: list[str]) -> list[float]:
+    """Milliseconds per search as the researcher makes it (both kinds of record, k=5)."""
     for q in questions[:10]:
-        ws.search(q, k=5, kinds=("documents",))  # warm-up
+        ws.search(q, k=5)  # warm-up
     out = []
     for q in questions:
         t = time.perf_counter()
-        ws.search(q, k=5, kinds=("documents",))
+        ws.search(q, k=5)
         out.append((time.perf_counter() - t) * 1000)
     return out
 
@@ -158,9 +160,11 @@ def main() -> None:
         ws = memory.workspace("recall")
         ws.add("documents", everything, batch=2000, vectors=vectors)
         for mode in ("hybrid", "vector", "keyword"):
-            r = recall_at_5(ws, pairs, mode)
-            figures[f"recall5_{mode}"] = round(r, 3)
-            rows.append((f"recall5_{mode}", round(r, 3), "share of questions with their answer in the top 5"))
+            hits = hits_at_5(ws, pairs, mode)
+            r = round(sum(hits) / len(hits), 3)
+            halves = [round(sum(hits[i::2]) / len(hits[i::2]), 3) for i in (0, 1)]
+            figures[f"recall5_{mode}"] = r
+            rows.append((f"recall5_{mode}", r, f"answer in the top 5; even/odd questions {halves[0]:.3f} / {halves[1]:.3f}"))
 
         if not a.no_latency:
             questions = [q for q, _ in pairs]
@@ -204,7 +208,7 @@ def main() -> None:
 
 def _timed(ws, q: str, mode: str) -> float:
     t = time.perf_counter()
-    ws.search(q, k=5, kinds=("documents",), mode=mode)
+    ws.search(q, k=5, mode=mode)
     return (time.perf_counter() - t) * 1000
 
 

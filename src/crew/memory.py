@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from crew.embeddings import Embedder
@@ -36,6 +36,7 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank r scores 1 / (RRF_
 # BM25 often ranks the wrong passage first (recall@5 0.37 vs 0.71 for vectors on the Python FAQ,
 # bench/RESULTS.md), so it gets half a vote; a query with a number or code in it ("INV-20931",
 # "7741-B") is where embeddings blur look-alikes and an exact match is the best evidence there is.
+# On that set, weights from 0.3 to 1 all gave 0.736-0.741 against 0.707 for vectors alone.
 KEYWORD_WEIGHT = 0.5
 KEYWORD_WEIGHT_CODES = 1.5
 _HAS_DIGIT = re.compile(r"\d")
@@ -153,15 +154,6 @@ class Memory:
         self.keywords = keywords if keywords is not None else keyword_index_for(client)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def background(self, fn: Callable[[], Any]) -> Future:
-        """Run a call on the memory's small worker pool (started on first use)."""
-        if self._pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crew-memory")
-        return self._pool.submit(fn)
 
     def collection(self, kind: Kind, workspace: str):
         """Return (creating once) the Chroma collection of one kind in one workspace."""
@@ -288,57 +280,71 @@ class WorkspaceMemory:
 
     def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
                candidates: int | None = None) -> list[Hit]:
-        """Return the k best chunks: vector and keyword rankings fused by reciprocal rank (or one alone)."""
+        """Return the k best chunks for a query.
+
+        hybrid: the vector search's top candidates and the keyword search's top candidates form one
+        pool; every pooled chunk is ranked by cosine similarity and by BM25 score, and the two
+        rankings are fused by weighted reciprocal rank. Scoring the whole pool both ways (instead of
+        fusing two lists that each know only their own finds) lets a keyword match confirm a
+        semantic one, and a chunk found by one method alone still gets the other's opinion.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         if not query.strip() or k < 1:
             return []
-        n = candidates or max(2 * k, 10)  # deeper lists let weak agreement outrank a clear first place
+        n_vector = candidates or max(4 * k, 20)
+        n_keyword = candidates or max(2 * k, 10)
         kinds = tuple(kinds)
         keywords = self._memory.keywords
         keys = {kind: self._key(kind) for kind in kinds}
         held = {kind: keywords.held(keys[kind]) for kind in kinds}
 
-        def keyword_ranking() -> list[tuple[float, Kind, str]]:
-            return [(score, kind, cid) for kind in kinds
-                    for cid, score in keywords.search(keys[kind], query, n, exclude_docs=held[kind])]
-
-        # The keyword search runs beside the query embedding and the vector search (both let go of the GIL).
-        pending = self._memory.background(keyword_ranking) if mode == "hybrid" else None
         found: dict[tuple[Kind, str], Hit] = {}
-        by_vector: list[tuple[float, Kind, str]] = []
+        cosine: dict[tuple[Kind, str], float] = {}
+        vector = None
         if mode != "keyword":
-            vector = self._memory.embedder([query])[0]
+            vector = np.asarray(self._memory.embedder([query])[0], dtype=np.float32)
             for kind in kinds:
-                res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n if held[kind] else n,
+                res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,
                                             include=["documents", "metadatas", "distances"])
                 for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
                     if meta.get("doc_id") in held[kind]:
                         continue
-                    similarity = 1.0 - float(dist)
-                    found[(kind, cid)] = _hit(kind, cid, text, meta, similarity)
-                    by_vector.append((similarity, kind, cid))
-        by_keyword = pending.result() if pending is not None else keyword_ranking() if mode == "keyword" else []
-        by_vector.sort(key=lambda x: x[0], reverse=True)
-        by_keyword.sort(key=lambda x: x[0], reverse=True)
+                    cosine[(kind, cid)] = 1.0 - float(dist)
+                    found[(kind, cid)] = _hit(kind, cid, text, meta, cosine[(kind, cid)])
+        bm25: dict[tuple[Kind, str], float] = {}
+        if mode != "vector":
+            for kind in kinds:
+                # One pass over the index gives the keyword finds and the keyword opinion of the vector finds.
+                best, scores = keywords.rank(keywords.prepare(keys[kind], query), n_keyword, exclude_docs=held[kind],
+                                             also=[cid for kd, cid in cosine if kd == kind])
+                bm25.update({(kind, cid): score for cid, score in best})
+                bm25.update({(kind, cid): score for cid, score in scores.items()})
         if mode == "vector":
-            ranked = [((kind, cid), score) for score, kind, cid in by_vector]
+            ranked = sorted(cosine.items(), key=lambda x: x[1], reverse=True)
         elif mode == "keyword":
-            ranked = [((kind, cid), score) for score, kind, cid in by_keyword]
+            ranked = sorted(bm25.items(), key=lambda x: x[1], reverse=True)
         else:
-            ranked = fuse([[(kind, cid) for _, kind, cid in by_vector[:n]], [(kind, cid) for _, kind, cid in by_keyword[:n]]],
-                          [1.0, keyword_weight(query)], k=RRF_K)
+            self._fetch(found, [key for key in bm25 if key not in found], vector, cosine)
+            pool = [key for key in dict.fromkeys([*cosine, *bm25]) if key in found]
+            by_vector = sorted((key for key in pool if key in cosine), key=lambda key: cosine[key], reverse=True)
+            by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
+            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query)], k=RRF_K)
         top = ranked[:k]
         self._fetch(found, [key for key, _ in top if key not in found])
         return [_rescore(found[key], score) for key, score in top if key in found]
 
-    def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]]) -> None:
-        """Load text and metadata of keyword-only hits from Chroma (the source of truth)."""
+    def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
+               vector: np.ndarray | None = None, cosine: dict | None = None) -> None:
+        """Load keyword-only finds from Chroma (the source of truth), with their similarity when asked."""
         for kind in {kind for kind, _ in keys}:
             ids = [cid for kd, cid in keys if kd == kind]
-            res = self._col(kind).get(ids=ids, include=["documents", "metadatas"])
-            for cid, text, meta in zip(res["ids"], res["documents"], res["metadatas"]):
+            include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+            res = self._col(kind).get(ids=ids, include=include)
+            for i, (cid, text, meta) in enumerate(zip(res["ids"], res["documents"], res["metadatas"])):
                 found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
+                if vector is not None and cosine is not None:
+                    cosine[(kind, cid)] = float(np.dot(np.asarray(res["embeddings"][i], dtype=np.float32), vector))
 
 
 def fuse(rankings: list[list[Any]], weights: list[float] | None = None, k: int = RRF_K) -> list[tuple[Any, float]]:

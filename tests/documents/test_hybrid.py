@@ -149,3 +149,36 @@ def test_server_mode_shares_the_keyword_index_between_processes(tmp_path, chroma
     lib = Library.beside(data, memory)
     assert lib.delete("default", lib.documents("default")[0].doc_id)
     assert json.loads(_cli("search", "W-4471", "--json", env=env).stdout) == []
+
+
+def test_words_are_stemmed_and_question_words_ignored(store):
+    ws = store.ws()
+    ws.add("documents", [
+        Chunk("Raising an exception is cheap when nothing catches it.", "a.md", "a", 0),
+        Chunk("Why and how: a note on wording.", "b.md", "b", 0),
+        Chunk("Las casas del pueblo tienen tejados rojos.", "c.md", "c", 0),
+    ])
+    assert ws.search("how fast are exceptions?", k=1, mode="keyword")[0].source == "a.md"
+    assert ws.search("casa", k=1, mode="keyword")[0].source == "c.md"
+    words = store.memory.keywords.terms("Why doesn't the list.sort() method return the list?")
+    assert [w for w, _ in words] == ["list.sort", "method", "return", "list"]
+    assert store.memory.keywords.terms("how are you") != []  # only stopwords: kept rather than nothing
+
+
+def test_codes_and_numbers_weigh_more_in_the_fusion():
+    from crew.memory import keyword_weight
+
+    assert keyword_weight("INV-20931") > 1.0 > keyword_weight("how do I read a file")
+
+
+def test_one_pass_ranks_the_keyword_finds_and_scores_the_vector_finds(store):
+    ws = store.ws()
+    ws.add("documents", [Chunk(f"Note {i} about {'herons' if i < 10 else 'ducks'} and their nests.", "n.md", "n", i)
+                         for i in range(30)] + [Chunk("Kestrels hunt voles.", "k.md", "k", 0)])
+    kw = store.memory.keywords
+    q = kw.prepare(ws._key("documents"), "herons kestrels")
+    best, scores = kw.rank(q, 3, also=["k-000000", "n-000007", "n-000020", "nobody-000000"])
+    assert len(best) == 3 and best[0][0] == "k-000000"  # the rarer word scores higher
+    assert set(scores) == {"k-000000", "n-000007"}  # scored if they match at all (n-000020 is about ducks)
+    assert [cid for cid, _ in kw.top(q, 3)] == [cid for cid, _ in best]
+    assert kw.prepare(ws._key("documents"), "zebras") is None
