@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import tempfile
 import time
@@ -88,6 +89,7 @@ def main() -> None:
     p.add_argument("--pages", type=int, default=500)
     p.add_argument("--files", type=int, default=5)
     a = p.parse_args()
+    load_before = os.getloadavg()[0]
     rng = random.Random(42)
     per_file = a.pages // a.files
     corpus = [(f"report-{i + 1:02d}.pdf", make_pdf(rng, per_file)) for i in range(a.files)]
@@ -158,6 +160,7 @@ def main() -> None:
         ("chunks/s inside ingest", figures["embed_chunks_per_s_inside"], "embedding stage"),
         ("chunks/s raw Embedder", figures["embed_chunks_per_s_raw"], "same texts, before and after each file"),
         ("embed_ratio", figures["embed_ratio"], "goal >= 0.85"),
+        ("load average (1 min)", f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}", "others share the 2 cores"),
     ]
     report("Ingest throughput (bench/ingest.py)", rows, figures, a.json)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import glob
 import hashlib
+import os
 import re
 import statistics
 import tempfile
@@ -142,6 +143,7 @@ def main() -> None:
     if not (DOCS / "_sources" / "faq").is_dir():
         raise SystemExit("python3-doc is not installed: run `bash scripts/setup --dev` (it installs it with apt)")
 
+    load_before = os.getloadavg()[0]
     settings = Settings()
     embedder = Embedder()
     pairs = faq_pairs()
@@ -203,6 +205,8 @@ def main() -> None:
                 ("p95_ms_100k keyword only", round(pct(kw_only, 95), 2), "SQLite FTS5 BM25"),
                 ("median ms 100k vector/keyword", f"{statistics.median(vec_only):.1f} / {statistics.median(kw_only):.1f}", ""),
             ]
+    rows.append(("load average (1 min)", f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}",
+                 "others share the 2 cores: latency moves with their load"))
     report("Retrieval (bench/retrieval.py)", rows, figures, a.json)
 
 
