@@ -9,8 +9,9 @@ index -> library), on a fresh data dir.
 pages_per_s: pages / wall time of the whole ingest (parse, chunk, embed, store, list).
 embed_ratio: chunks per second of the embedding stage inside ingest (embedding *and* storing in
 Chroma and the keyword index, timed by the progress callback) / chunks per second of the raw
-Embedder on the same chunk texts, one call per file. Raw is measured right before and right
-after each file's ingest and averaged, so load from others on the shared machine hits both sides.
+Embedder on the same chunks. The raw runs are paired with ingest's own batch by batch (the same
+64 texts, by turns right before and right after), so load from others on the shared 2 cores hits
+both alike; their time is taken out of the stage time and of the wall time.
 """
 
 from __future__ import annotations
@@ -76,6 +77,31 @@ def make_pdf(rng: random.Random, pages: int, chars_per_page: int = 2500) -> byte
     return buf.getvalue()
 
 
+class Paired:
+    """The embedder ingest is given: it also runs the raw Embedder on every batch it gets, by turns
+    just before and just after, and keeps that time apart. Load from others on the machine then hits
+    raw and ingest alike, and the raw time is taken out of ingest's own."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.raw_s = 0.0
+        self.calls = 0
+
+    def _raw(self, texts: list[str]) -> None:
+        t = time.perf_counter()
+        self.embedder(texts)
+        self.raw_s += time.perf_counter() - t
+
+    def __call__(self, texts: list[str]):
+        self.calls += 1
+        if self.calls % 2:
+            self._raw(texts)
+            return self.embedder(texts)
+        out = self.embedder(texts)
+        self._raw(texts)
+        return out
+
+
 def chunk_texts(name: str, data: bytes, settings: Settings) -> list[str]:
     """The chunk texts ingest will embed, made by the same parser and splitter."""
     parsed = parse(name, data, ParseOptions(chunk_size=settings.chunk_size))
@@ -97,9 +123,10 @@ def main() -> None:
     embedder = Embedder()
     embedder(["warm up the model"])
 
+    paired = Paired(embedder)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        memory = Memory(chroma_client(data), embedder)
+        memory = Memory(chroma_client(data), paired)
         library = Library.beside(data, memory)
         ws = memory.workspace("bench")
         marks: list[dict[str, float]] = []
@@ -108,30 +135,24 @@ def main() -> None:
             m.setdefault(stage, time.perf_counter())
 
         texts = [chunk_texts(name, pdf, settings) for name, pdf in corpus]
-
-        def raw(file_texts: list[str]) -> float:
-            t = time.perf_counter()
-            embedder(file_texts)
-            return time.perf_counter() - t
-
-        wall = raw_s = 0.0
+        wall = 0.0
         results = []
-        for (name, pdf), file_texts in zip(corpus, texts):
-            # Raw right before and right after each file: load from other users of the machine hits both sides.
-            before = raw(file_texts)
+        for name, pdf in corpus:
             m = {"start": time.perf_counter()}
             marks.append(m)
+            raw_before = paired.raw_s
             res = ingest_bytes(ws, name, pdf, library=library, chunk_size=settings.chunk_size,
                                chunk_overlap=settings.chunk_overlap, progress=lambda s, f, m=m: timed(s, f, m))
             m["end"] = time.perf_counter()
-            wall += m["end"] - m["start"]
-            raw_s += (before + raw(file_texts)) / 2
+            m["raw"] = paired.raw_s - raw_before  # spent inside the embedding stage, not by ingest
+            wall += m["end"] - m["start"] - m["raw"]
             assert res.status == "ok", res.error
             results.append(res)
+        raw_s = paired.raw_s
 
         pages = sum(r.pages for r in results)
         chunks = sum(r.chunks for r in results)
-        embed_s = sum(m["done"] - m["embedding"] for m in marks)
+        embed_s = sum(m["done"] - m["embedding"] - m["raw"] for m in marks)
         parse_s = sum(m["chunking"] - m["parsing"] for m in marks)
         chunk_s = sum(m["embedding"] - m["chunking"] for m in marks)
         assert len(library.documents("bench")) == a.files
@@ -158,7 +179,7 @@ def main() -> None:
         ("chunk s", round(chunk_s, 2), "langchain RecursiveCharacterTextSplitter"),
         ("embed+store s", round(embed_s, 2), "inside ingest"),
         ("chunks/s inside ingest", figures["embed_chunks_per_s_inside"], "embedding stage"),
-        ("chunks/s raw Embedder", figures["embed_chunks_per_s_raw"], "same texts, before and after each file"),
+        ("chunks/s raw Embedder", figures["embed_chunks_per_s_raw"], "same batches, paired with ingest's"),
         ("embed_ratio", figures["embed_ratio"], "goal >= 0.85"),
         ("load average (1 min)", f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}", "others share the 2 cores"),
     ]

@@ -7,18 +7,19 @@ Corpus (Debian's python3-doc, installed by `bash scripts/setup --dev`): every HT
 Python documentation, read by the app's own HTML parser and splitter (settings' chunk size and
 overlap), except the FAQ pages and the generated navigation pages (genindex, modindex, search,
 and contents.html, the full table of contents, which repeats every FAQ question verbatim).
-Labelled set: the FAQ's sources (`_sources/faq/*.rst.txt`) hold 176 question headings; each
-question's answer (the text under its heading, without the heading) is added to the corpus as its
-own document. A question scores a hit at 5 when any of the top 5 chunks comes from its answer.
-All recall figures use real embeddings (cached in bench/out/ between runs, keyed by the texts).
+Labelled set: the FAQ's sources (`_sources/faq/*.rst.txt`) hold 176 question headings; the 174
+whose answer has 40+ characters are used, and each answer (the text under its heading, without
+the heading) is added to the corpus as its own document. A question scores a hit at 5 when any of
+the top 5 chunks comes from its answer. All recall figures use real embeddings (cached in
+bench/out/ between runs, one vector per distinct text).
 
 Latency: `WorkspaceMemory.search` end to end (query embedding, Chroma HNSW query, FTS5 BM25
 query, fusion, fetch of keyword-only hits) for every FAQ question, after a warm-up. At 10k the
 chunks are the first 10,000 real chunks with their real vectors. At 100k the real chunk texts are
 repeated to 100,000 (each copy tagged so texts differ) and the vectors are synthetic: each copy's
 real vector plus Gaussian noise, renormalised. Embedding 100k chunks on this shared 2-core
-machine would take hours; HNSW and FTS5 costs depend on the count and the text, not on where the
-vectors came from.
+machine would take about an hour; HNSW and FTS5 costs depend on the count and the text, not on
+where the vectors came from.
 """
 
 from __future__ import annotations

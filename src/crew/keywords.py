@@ -1,9 +1,10 @@
-"""Keyword index beside Chroma: SQLite FTS5 with BM25, accent- and case-insensitive.
+"""Keyword index beside Chroma: SQLite FTS5 with BM25, accent- and case-insensitive, stemmed.
 
 One FTS5 table per Chroma collection (so per workspace and kind), in one SQLite file under the
 data dir. SQLite's own locking makes the index safe to share between processes, which is how
-several app instances on one Chroma server see the same keywords. The `unicode61
-remove_diacritics 2` tokenizer folds case and accents, so "informacion" finds "información".
+several app instances on one Chroma server see the same keywords. The `porter unicode61
+remove_diacritics 2` tokenizer folds case and accents ("informacion" finds "información") and
+strips endings ("exceptions" finds "exception"; Spanish plurals lose their -s too).
 
 A document being added or removed is *held*: searches skip its chunks until the change is
 complete, so nobody cites half a document.
@@ -24,7 +25,6 @@ from typing import Iterable, Iterator
 from crew.db import connect
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-_TOKEN = re.compile(r"[^\W_]+")
 # A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts.
 _WORD = re.compile(r"[^\W_]+(?:[-./:_'’][^\W_]+)*")
 MAX_TERMS = 16

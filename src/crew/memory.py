@@ -6,9 +6,10 @@ needs no metadata filter (a filtered HNSW query costs ~300 ms at 100k chunks; an
 ~3 ms) and one workspace can never see another's records. Callers never see a client: they get
 a `WorkspaceMemory` for one workspace, so a query cannot forget its scope.
 
-Search is hybrid: the vector ranking and a BM25 keyword ranking (`crew.keywords`, SQLite FTS5
-beside Chroma) are merged by reciprocal rank fusion, because exact names, numbers and codes are
-where embeddings miss.
+Search is hybrid: the vector search and a BM25 keyword search (`crew.keywords`, SQLite FTS5
+beside Chroma) each bring candidates, every candidate is ranked both ways, and the two rankings
+are merged by weighted reciprocal rank fusion, because exact names, numbers and codes are where
+embeddings miss.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ Mode = Literal["hybrid", "vector", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank r scores 1 / (RRF_K + r)
 # The keyword ranking's vote in the fusion (the vector ranking's is 1). On questions in plain words
-# BM25 often ranks the wrong passage first (recall@5 0.37 vs 0.71 for vectors on the Python FAQ,
+# BM25 often ranks the wrong passage first (recall@5 0.36 vs 0.71 for vectors on the Python FAQ,
 # bench/RESULTS.md), so it gets half a vote; a query with a number or code in it ("INV-20931",
 # "7741-B") is where embeddings blur look-alikes and an exact match is the best evidence there is.
 # On that set, weights from 0.3 to 1 all gave 0.736-0.741 against 0.707 for vectors alone.
@@ -45,6 +46,8 @@ _HAS_DIGIT = re.compile(r"\d")
 def keyword_weight(query: str) -> float:
     """How much the keyword ranking counts for this query in the fusion."""
     return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
+
+
 _WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
