@@ -10,7 +10,7 @@ import streamlit as st
 
 from crew.fake_model import FakeCrewModel
 from crew.ingest import upload_limit_mb
-from crew.library_view import UPLOAD_TYPES, library_rows, progress_label, summary_line
+from crew.library_view import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
 from crew.llm import ModelSpecError
 from crew.service import Crew
 from crew.settings import ROLES, Settings
@@ -103,6 +103,10 @@ else:
     st.caption("Delete a document to remove it and its chunks from the workspace's memory.")
     for r in rows:
         name_col, button_col = st.columns([6, 1], vertical_alignment="center")
-        name_col.text(f"{r['Name']}  ·  {r['Size']}  ·  {r['Chunks']} chunks")
-        button_col.button("Delete", key=f"del-{r['doc_id']}", icon=":material/delete:",
-                          on_click=delete, args=(crew, ws, r["doc_id"], r["Name"]))
+        name_col.text(f"{r['Name']}  ·  {r['Size']}  ·  {plural(r['Chunks'], 'chunk')}")
+        # A popover asks once more: a deleted document cannot be brought back, only uploaded again.
+        with button_col.popover("Delete", icon=":material/delete:", width="stretch"):
+            st.text(f"Delete {r['Name']}? Its {plural(r['Chunks'], 'chunk')} leave the crew's memory; "
+                    "answers already given keep their text.")
+            st.button("Delete for good", key=f"del-{r['doc_id']}", type="primary",
+                      on_click=delete, args=(crew, ws, r["doc_id"], r["Name"]))

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from crew.view import timeline_rows, trace_document, trace_rows, trace_totals
-from pages.common.chrome import page_setup
+from pages.common.chrome import CHAT_PAGE, page_setup
 from pages.common.crew_access import trace_store
 
 AGENT_COLORS = {
@@ -35,7 +35,7 @@ turns = traces.turns(page.workspace, limit=200)
 if not turns:
     st.info("No turns in this workspace yet. Ask the crew something on the Chat page and its trace shows up here.",
             icon=":material/explore:")
-    st.page_link("app.py", label="Go to the chat", icon=":material/chat:")
+    st.page_link(CHAT_PAGE, label="Go to the chat", icon=":material/chat:")
     st.stop()
 
 

@@ -15,6 +15,7 @@ from pages.common.workspace import current_workspace
 
 SETTINGS_PAGE = "pages/4_Settings.py"
 TRACES_PAGE = "pages/3_Traces.py"
+CHAT_PAGE = "pages/1_Chat.py"
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,13 @@ def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
             "Name": d.name,
             "Type": d.format.upper() if d.format != "markdown" else "Markdown",
             "Size": human_size(d.size),
-            "Pages": d.pages or None,
-            "Rows": d.rows or None,
+            "Length": extent(d.pages, d.rows) or "—",
             "Chunks": d.chunks,
             "Uploaded": time.strftime("%Y-%m-%d %H:%M", time.localtime(d.uploaded_at)),
         })
     return rows
+
+
+def plural(n: int, word: str) -> str:
+    """'1 chunk', '3 chunks'."""
+    return f"{n:,} {word}{'s' * (n != 1)}"

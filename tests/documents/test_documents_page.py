@@ -65,7 +65,8 @@ def test_upload_several_files_then_list_and_delete(page, monkeypatch):
     assert len({v for _, v in survey if 0 < v < 1}) >= 4
     table = at.dataframe[0].value
     assert sorted(table["Name"]) == ["notes.md", "survey.pdf"]
-    assert set(table.columns) >= {"Name", "Size", "Pages", "Chunks", "Uploaded"}
+    assert set(table.columns) >= {"Name", "Size", "Length", "Chunks", "Uploaded"}
+    assert dict(zip(table["Name"], table["Length"])) == {"survey.pdf": "3 pages", "notes.md": "—"}
 
     # Deleting survey.pdf removes it from the list and its chunks from Chroma.
     crew = _crew(at)
@@ -136,5 +137,4 @@ def test_view_helpers():
         doc_id, name, format, size, pages, rows, chunks, uploaded_at = "d1", "a.pdf", "pdf", 2048, 3, 0, 5, 0.0
 
     row = library_rows([D()])[0]
-    assert (row["Name"], row["Type"], row["Size"], row["Pages"], row["Rows"], row["Chunks"]) == \
-        ("a.pdf", "PDF", "2.0 KB", 3, None, 5)
+    assert (row["Name"], row["Type"], row["Size"], row["Length"], row["Chunks"]) == ("a.pdf", "PDF", "2.0 KB", "3 pages", 5)

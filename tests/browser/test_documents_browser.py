@@ -1,0 +1,108 @@
+"""The Documents page in a real browser (Debian's Chromium through Playwright).
+
+Two files in at once (a 3-page PDF and a Markdown note), a progress bar and a summary for each,
+both listed in the library, a question on the chat page answered citing the PDF down to its page,
+and Delete removing the PDF from the library and from what the crew can cite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.documents import makers
+from tests.servers import CHROMIUM, Chromium, StreamlitApp
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: bash scripts/setup --dev"),
+]
+GOAL_BOX = "What should the crew find out?"
+PAGES = [
+    "Harbour survey, part one. The tide tables were checked against the gauge.",
+    "Harbour survey, part two. Dredging of the east basin is planned for spring.",
+    "Harbour survey, part three. The pier inspection code is KESTREL-5521, issued by the port office.",
+]
+QUESTION = "What is the pier inspection code?"
+
+
+@pytest.fixture
+def files(tmp_path) -> list[Path]:
+    survey = tmp_path / "harbour-survey.pdf"
+    survey.write_bytes(makers.pdf(PAGES))
+    note = tmp_path / "crew-note.md"
+    note.write_text("# Crew note\n\nThe rota changes on Mondays.\n")
+    return [survey, note]
+
+
+def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    env = {"CREW_MODEL": "fake", "CREW_DATA_DIR": str(tmp_path / "data")}
+    with StreamlitApp(tmp_path / "streamlit.log", env) as app, Chromium() as browser:
+        page = browser.page()
+        main = page.get_by_role("main")
+
+        page.goto(f"{app.url}/Documents")
+        expect(main.get_by_role("heading", name="Documents")).to_be_visible()
+        expect(main.get_by_text("No documents in this workspace yet", exact=False)).to_be_visible()
+
+        # Both files at once through the uploader, then the form's submit button.
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([str(f) for f in files])
+        for f in files:
+            expect(main.get_by_text(f.name).first).to_be_visible()  # the uploader's file list
+        page.screenshot(path=shots / "0_chosen.png")
+        main.get_by_role("button", name="Add to the workspace").click()
+
+        # One progress bar and one summary per file; the summary names pages and chunks.
+        expect(main.locator('[data-testid="stProgress"]')).to_have_count(2)
+        summaries = main.locator('[data-testid="stAlert"]')
+        expect(summaries.filter(has_text="harbour-survey.pdf")).to_contain_text("3 pages")
+        expect(summaries.filter(has_text="crew-note.md")).to_contain_text("chunk")
+        expect(main.get_by_role("heading", name="Library (2)")).to_be_visible()
+        expect(main.get_by_role("button", name="Delete", exact=False)).to_have_count(2)
+        page.screenshot(path=shots / "1_listed.png", full_page=True)
+
+        # The chat page: the answer cites the PDF down to the page the code is on.
+        page.goto(app.url)
+        box = page.get_by_placeholder(GOAL_BOX, exact=False)
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+        citation = main.get_by_role("button", name="harbour-survey.pdf, p. 3")
+        expect(citation.first).to_be_visible()
+        citation.first.click()  # opens the cited passage
+        passage = page.get_by_role("dialog", name="harbour-survey.pdf, p. 3")
+        expect(passage).to_contain_text("The pier inspection code is KESTREL-5521")
+        page.screenshot(path=shots / "2_cited.png", full_page=True)
+
+        # Back on Documents: delete the PDF; the list shrinks and names only the note.
+        page.goto(f"{app.url}/Documents")
+        expect(main.get_by_role("heading", name="Library (2)")).to_be_visible()
+        row = main.locator('[data-testid="stHorizontalBlock"]').filter(has_text="harbour-survey.pdf")
+        row.get_by_role("button", name="Delete", exact=False).click()  # asks once more
+        confirm = page.get_by_role("button", name="Delete for good")
+        expect(confirm).to_be_visible()
+        page.screenshot(path=shots / "3_confirm.png")
+        confirm.click()
+        expect(main.get_by_role("heading", name="Library (1)")).to_be_visible()
+        expect(main.get_by_role("button", name="Delete", exact=False)).to_have_count(1)
+        expect(main.get_by_text("harbour-survey.pdf", exact=False)).to_have_count(0)
+        expect(main.get_by_text("crew-note.md · 42 B · 1 chunk")).to_be_visible()
+        page.screenshot(path=shots / "4_deleted.png", full_page=True)
+
+        # The crew can no longer cite it: asked again (a new chat), it cites only the note.
+        page.goto(app.url)
+        box = page.get_by_placeholder(GOAL_BOX, exact=False)
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+        expect(main.get_by_role("button", name="crew-note.md").first).to_be_visible()
+        expect(main.get_by_role("button", name="harbour-survey.pdf", exact=False)).to_have_count(0)
+        expect(main.get_by_text("KESTREL-5521", exact=False)).to_have_count(0)
+        page.screenshot(path=shots / "5_asked_again.png", full_page=True)
