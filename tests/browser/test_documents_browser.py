@@ -1,8 +1,9 @@
 """The Documents page in a real browser (Debian's Chromium through Playwright).
 
-Two files in at once (a 3-page PDF and a Markdown note), a progress bar and a summary for each,
-both listed in the library, a question on the chat page answered citing the PDF down to its page,
-and Delete removing the PDF from the library and from what the crew can cite.
+Two files in at once (a 100-page PDF and a Markdown note), a progress bar for each that the
+browser sees move through the stages, a summary for each, both listed in the library, a question
+on the chat page answered citing the PDF down to its page, and Delete (confirmed) removing the
+PDF from the library and from what the crew can cite.
 """
 
 from __future__ import annotations
@@ -25,13 +26,24 @@ PAGES = [
     "Harbour survey, part two. Dredging of the east basin is planned for spring.",
     "Harbour survey, part three. The pier inspection code is KESTREL-5521, issued by the port office.",
 ]
+# Filler after the known pages, so ingest takes seconds and the bar has time to move.
+FILLER = [f"Appendix {n}. Weather log for week {n}: wind from the south-west at {10 + n % 9} knots, "
+          f"visibility good, swell {n % 4 + 1} metres, water temperature {8 + n % 6} degrees. " * 12
+          for n in range(1, 98)]
 QUESTION = "What is the pier inspection code?"
+# Every label any progress bar shows, as the browser renders it.
+WATCH_PROGRESS = """() => {
+  window.progressSeen = [];
+  const seen = () => document.querySelectorAll('[data-testid="stProgress"]').forEach(
+      el => window.progressSeen.push(el.innerText.trim()));
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 @pytest.fixture
 def files(tmp_path) -> list[Path]:
     survey = tmp_path / "harbour-survey.pdf"
-    survey.write_bytes(makers.pdf(PAGES))
+    survey.write_bytes(makers.pdf(PAGES + FILLER))
     note = tmp_path / "crew-note.md"
     note.write_text("# Crew note\n\nThe rota changes on Mondays.\n")
     return [survey, note]
@@ -57,12 +69,17 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         for f in files:
             expect(main.get_by_text(f.name).first).to_be_visible()  # the uploader's file list
         page.screenshot(path=shots / "0_chosen.png")
+        page.evaluate(WATCH_PROGRESS)
         main.get_by_role("button", name="Add to the workspace").click()
 
         # One progress bar and one summary per file; the summary names pages and chunks.
         expect(main.locator('[data-testid="stProgress"]')).to_have_count(2)
         summaries = main.locator('[data-testid="stAlert"]')
-        expect(summaries.filter(has_text="harbour-survey.pdf")).to_contain_text("3 pages")
+        expect(summaries.filter(has_text="harbour-survey.pdf")).to_contain_text("100 pages", timeout=120_000)
+        seen = [t for t in dict.fromkeys(page.evaluate("window.progressSeen")) if t.startswith("harbour-survey.pdf")]
+        moving = [t for t in seen if "(100%)" not in t and "(0%)" not in t]
+        assert any("Reading" in t for t in seen) and any("Embedding and storing" in t for t in moving), seen
+        assert len(moving) >= 3, seen  # the bar moved while the file was read and embedded
         expect(summaries.filter(has_text="crew-note.md")).to_contain_text("chunk")
         expect(main.get_by_role("heading", name="Library (2)")).to_be_visible()
         expect(main.get_by_role("button", name="Delete", exact=False)).to_have_count(2)
