@@ -4,12 +4,19 @@
 onnxruntime and tokenizers directly: inputs are sorted by length and batched so short chunks are
 not padded to the longest in the corpus, then mean-pooled and L2-normalised as
 sentence-transformers does.
+
+The session runs each batch on one thread, and several batches run side by side. A search embeds
+one short query: on onnxruntime's own thread pool that paid for waking the pool's threads (3 ms
+warm, 12 ms after a pause, against 3 and 7 on one thread), on every search of every turn. Ingest
+embeds many batches, and runs them on as many threads as there are cores.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +52,11 @@ class Embedder:
     def __init__(self, max_tokens: int = 256, batch_size: int = 32, threads: int | None = None) -> None:
         self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.threads = threads
+        self.threads = max(1, threads or min(os.cpu_count() or 1, 4))  # batches embedded at once
         self._lock = threading.Lock()
         self._session = None
         self._tokenizer = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def _load(self) -> None:
         import onnxruntime as ort
@@ -56,14 +64,16 @@ class Embedder:
 
         onnx, tok = model_files()
         opts = ort.SessionOptions()
-        if self.threads:
-            opts.intra_op_num_threads = self.threads
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         tokenizer = Tokenizer.from_file(str(tok))
         tokenizer.enable_truncation(self.max_tokens)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
+        if self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """Embed texts into a float32 array of shape (len(texts), 384)."""
@@ -75,21 +85,27 @@ class Embedder:
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
-                mask[row, :n] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = np.zeros_like(ids)
-            hidden = self._session.run(None, feeds)[0]
-            m = mask[..., None].astype(np.float32)
-            pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-            out[idx] = pooled
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        if self._pool is None or len(batches) == 1:
+            for idx in batches:
+                out[idx] = self._embed([encodings[i].ids for i in idx])
+        else:  # onnxruntime lets go of the GIL while it runs, so batches really run side by side
+            for idx, vectors in zip(batches, self._pool.map(lambda idx: self._embed([encodings[i].ids for i in idx]), batches)):
+                out[idx] = vectors
         return out
+
+    def _embed(self, token_ids: list[list[int]]) -> np.ndarray:
+        """Mean-pooled, unit-length vectors for one batch of tokenised texts."""
+        width = max(len(ids) for ids in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, seq in enumerate(token_ids):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
