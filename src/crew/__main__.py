@@ -73,6 +73,7 @@ def _memory(settings, workspace: str):
 def cmd_run(args) -> tuple[object, int]:
     from crew.memory import WorkspaceError
     from crew.service import EmptyGoal
+    from crew.state import source_label
 
     if not args.goal.strip():
         raise UsageError("the goal is empty: say what the crew should find out")
@@ -92,8 +93,7 @@ def cmd_run(args) -> tuple[object, int]:
     lines = [result.answer]
     if result.citations:
         lines += ["", "Sources:"] + [
-            f"[{c['n']}] {c['url'] or (c['source'] + (f', p. {c[chr(112)+chr(97)+chr(103)+chr(101)]}' if c['page'] else ''))}"
-            for c in result.citations
+            f"[{c['n']}] {source_label(c)}" for c in result.citations
         ]
     if result.limit_hit:
         lines.append(f"\n(limit reached: {result.limit_hit})")
@@ -127,13 +127,6 @@ def cmd_ingest(args) -> tuple[object, int]:
     return "\n".join(f"{r.file}\t{r.status}\t{r.chunks}\t{r.error}" for r in results), code
 
 
-def _where(h) -> str:
-    place = h.url or h.source
-    if h.page:
-        return f"{place}, p. {h.page}"
-    return f"{place}, rows {h.rows}" if h.rows else place
-
-
 def cmd_search(args) -> tuple[object, int]:
     if not args.query.strip():
         raise UsageError("the query is empty")
@@ -142,10 +135,10 @@ def cmd_search(args) -> tuple[object, int]:
     memory = _memory(_settings(None), args.workspace)
     hits = memory.search(args.query, k=args.k)
     rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url,
-             "heading": h.heading, "rows": h.rows, "doc_id": h.doc_id, "kind": h.kind} for h in hits]
+             "heading": h.heading, "rows": h.rows, "place": h.place, "doc_id": h.doc_id, "kind": h.kind} for h in hits]
     if args.json:
         return rows, 0
-    return "\n\n".join(f"[{h.score:.3f}] {_where(h)}\n{h.text[:300]}" for h in hits) or "(nothing found)", 0
+    return "\n\n".join(f"[{h.score:.3f}] {h.cite()}\n{h.text[:300]}" for h in hits) or "(nothing found)", 0
 
 
 def _money(usd: float) -> str:

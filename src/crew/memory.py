@@ -27,6 +27,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from crew.embeddings import Embedder
 from crew.keywords import KeywordIndex
+from crew.state import source_label
 
 Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
@@ -105,15 +106,18 @@ class Hit:
         start, end = self.extra.get("row_start"), self.extra.get("row_end")
         return f"{start}-{end}" if start else ""
 
+    @property
+    def place(self) -> str:
+        """Where in its file the chunk is: "p. 3", "rows 12-40", a heading path, or ""."""
+        if self.page:
+            return f"p. {self.page}"
+        if self.rows:
+            return f"rows {self.rows}"
+        return self.heading
+
     def cite(self) -> str:
         """Render the place a claim came from: `file.pdf, p. 3`, `data.csv, rows 12-40`, or the URL."""
-        if self.url:
-            return self.url
-        if self.page:
-            return f"{self.source}, p. {self.page}"
-        if self.rows:
-            return f"{self.source}, rows {self.rows}"
-        return f"{self.source}, {self.heading}" if self.heading else self.source
+        return source_label({"source": self.source, "place": self.place, "url": self.url})
 
 
 def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> chromadb.ClientAPI:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, Mapping, TypedDict
 
 
 class Evidence(TypedDict):
@@ -12,6 +12,7 @@ class Evidence(TypedDict):
     text: str
     source: str
     page: int
+    place: str  # "p. 3", "rows 12-40", a heading path, or "" (see source_label)
     url: str
     chunk_id: str
     kind: str
@@ -29,9 +30,20 @@ class Citation(TypedDict):
     n: int
     source: str
     page: int
+    place: str
     url: str
     chunk_id: str
     text: str
+
+
+def source_label(item: Mapping[str, Any]) -> str:
+    """Name a passage's origin as a person looks it up: the URL, or "file.pdf, p. 3",
+    "sales.csv, rows 12-40", "report.docx, Results > Costs". Citations stored before `place`
+    existed carry only a page."""
+    if item.get("url"):
+        return str(item["url"])
+    place = item.get("place") or (f"p. {item['page']}" if item.get("page") else "")
+    return f"{item.get('source', '')}, {place}" if place else str(item.get("source", ""))
 
 
 def keep_first(current: str | None, new: str | None) -> str | None:

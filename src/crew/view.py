@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from crew.events import Event
+from crew.state import source_label
 
 # Streamlit's bundled Material Symbols, so labels look the same without an emoji font.
 AGENT_ICONS = {
@@ -78,11 +79,8 @@ def mask_secret(value: str | None) -> str:
 
 
 def citation_label(c: dict[str, Any]) -> str:
-    """'guide.pdf, p. 3' for a document, the URL for a web page."""
-    if c.get("url"):
-        return str(c["url"])
-    page = c.get("page") or 0
-    return f"{c.get('source', '')}, p. {page}" if page else str(c.get("source", ""))
+    """'guide.pdf, p. 3' (or 'sales.csv, rows 12-40', a heading path) for a document, the URL for a web page."""
+    return source_label(c)
 
 
 def answer_markdown(goal: str, answer: str, citations: list[dict[str, Any]], status: str = "done",

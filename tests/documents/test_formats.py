@@ -136,3 +136,29 @@ def test_progress_moves_through_every_stage_of_a_long_file(store):
     # It moves *during* the long stages, not only between them.
     assert len({f for s, f in seen if s == "parsing"}) >= 10
     assert len({f for s, f in seen if s == "embedding"}) >= 4
+
+
+def test_a_turn_cites_csv_rows_and_docx_headings_not_just_the_file(tmp_path, embedder):
+    """A person looks a claim up by page, row range or section: the citations of a whole turn say which."""
+    from crew.fake_model import FakeCrewModel
+    from crew.service import Crew
+    from crew.settings import ROLES, Settings
+    from crew.view import citation_label
+
+    model = FakeCrewModel()
+    crew = Crew.from_settings(Settings(data_dir=tmp_path / "data", model="fake", web_search=False),
+                              models={r: model for r in ROLES}, embedder=embedder)
+    assert crew.ingest("default", "stock.csv", makers.csv_text(300)).status == "ok"
+    assert crew.ingest("default", "report.docx", makers.docx([
+        ("h1", "Annual report"), ("p", FILLER),
+        ("h2", "Water quality"), ("p", "Nitrate in the Valdemoro aquifer reached 61 mg per litre."),
+    ])).status == "ok"
+
+    rows = crew.run_turn("default", "chat", "What is the price of SKU-000217?").run()
+    csv = next(c for c in rows.citations if c["source"] == "stock.csv" and "SKU-000217" in c["text"])
+    start, end = map(int, csv["place"].removeprefix("rows ").split("-"))
+    assert start <= 217 <= end and citation_label(csv) == f"stock.csv, rows {start}-{end}"
+
+    section = crew.run_turn("default", "chat2", "How much nitrate is in the Valdemoro aquifer?").run()
+    docx = next(c for c in section.citations if c["source"] == "report.docx" and "Valdemoro" in c["text"])
+    assert citation_label(docx) == "report.docx, Annual report > Water quality"

@@ -159,3 +159,10 @@ def test_totals_count_model_tokens_once():
     totals = trace_totals(TURN, SPANS)
     assert totals == {"duration_s": 3.0, "tokens_in": 13, "tokens_out": 7, "cost_usd": 0.012, "steps": 3,
                       "llm_calls": 2, "tool_calls": 1, "errors": 0, "status": "done"}
+
+
+def test_citation_labels_name_rows_and_sections_and_read_old_citations():
+    base = {"n": 1, "url": "", "text": "x"}
+    assert citation_label({**base, "source": "s.csv", "page": 0, "place": "rows 12-40"}) == "s.csv, rows 12-40"
+    assert citation_label({**base, "source": "r.docx", "page": 0, "place": "Report > Costs"}) == "r.docx, Report > Costs"
+    assert citation_label({**base, "source": "g.pdf", "page": 3}) == "g.pdf, p. 3"  # stored before "place" existed

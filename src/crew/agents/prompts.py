@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel
 
-from crew.state import Evidence
+from crew.state import Evidence, source_label
 from crew.structured import schema_for
 
 DATA_RULE = (
@@ -24,12 +24,6 @@ def language_rule(language: str | None) -> str:
     if not language:
         return LANGUAGE_RULE
     return f"The question is written in {language}: write in {language}, whatever the language of the sources."
-
-
-def cite_label(ev: Evidence) -> str:
-    if ev["url"]:
-        return ev["url"]
-    return f"{ev['source']}, p. {ev['page']}" if ev["page"] else ev["source"]
 
 
 def _line(text: str) -> str:
@@ -49,7 +43,7 @@ def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
     """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`."""
     if not evidence:
         return "(no evidence was found)"
-    lines = [f"[{n}] {_line(ev['text'][:max_chars])} ({_line(cite_label(ev))})" for n, ev in enumerate(evidence, start=1)]
+    lines = [f"[{n}] {_line(ev['text'][:max_chars])} ({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
     return "<<<\n" + "\n".join(lines) + "\n>>>"
 
 

@@ -80,7 +80,8 @@ def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     answer = _REF.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", draft).strip()
     cited = sorted({int(n) for n in _REF.findall(answer)})
     citations = [
-        Citation(n=n, source=evidence[n - 1]["source"], page=evidence[n - 1]["page"], url=evidence[n - 1]["url"],
+        Citation(n=n, source=evidence[n - 1]["source"], page=evidence[n - 1]["page"],
+                 place=evidence[n - 1].get("place", ""), url=evidence[n - 1]["url"],
                  chunk_id=evidence[n - 1]["chunk_id"], text=evidence[n - 1]["text"])
         for n in cited
     ]
