@@ -1,4 +1,4 @@
-"""Documents page: add files to the workspace with a progress bar each, list them, delete them.
+"""Documents page: add files to the workspace with a progress bar each, list them, search them, delete them.
 
 UI only: reading, chunking, embedding and the library live in crew.ingest and crew.library,
 reached through the Crew. Names and errors are shown with st.text/st.dataframe, never as HTML.
@@ -14,6 +14,7 @@ from crew.library_view import UPLOAD_TYPES, library_rows, plural, progress_label
 from crew.llm import ModelSpecError
 from crew.service import Crew
 from crew.settings import ROLES, Settings
+from crew.view import escape_md
 from pages.common.chrome import page_setup
 from pages.common.crew_access import get_crew
 
@@ -110,3 +111,13 @@ else:
                     "answers already given keep their text.")
             st.button("Delete for good", key=f"del-{r['doc_id']}", type="primary",
                       on_click=delete, args=(crew, ws, r["doc_id"], r["Name"]))
+
+    # What the crew will find: the researcher's own hybrid search over these documents, so a person
+    # can check that a name or number in their files is reachable, and on which page, before asking.
+    st.subheader("Search the documents")
+    query = st.text_input("Search the documents", key="doc_search", label_visibility="collapsed",
+                          placeholder="A name, a number or a question: see the passages the crew would find")
+    if query.strip():
+        for n, hit in enumerate(crew.search_documents(ws, query), start=1):
+            with st.expander(f"{n}. {escape_md(hit.cite())}", expanded=n == 1):
+                st.text(hit.text)

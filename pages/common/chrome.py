@@ -1,4 +1,4 @@
-"""What every page starts with: page config, the workspace picker and the tiny-model banner."""
+"""What every page starts with: page config, the page links, the workspace picker and the tiny-model banner."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from crew.chats import ChatStore
 from crew.llm import is_embedded
@@ -15,7 +16,16 @@ from pages.common.workspace import current_workspace
 
 SETTINGS_PAGE = "pages/4_Settings.py"
 TRACES_PAGE = "pages/3_Traces.py"
-CHAT_PAGE = "pages/1_Chat.py"
+CHAT_PAGE = "app.py"
+
+
+# (script, label, icon) in the order the sidebar lists them.
+NAVIGATION = (
+    (CHAT_PAGE, "Chat", ":material/forum:"),
+    ("pages/2_Documents.py", "Documents", ":material/folder_open:"),
+    (TRACES_PAGE, "Traces", ":material/timeline:"),
+    (SETTINGS_PAGE, "Settings", ":material/settings:"),
+)
 
 
 @dataclass(frozen=True)
@@ -23,16 +33,21 @@ class Page:
     settings: Settings
     workspace: str
     chats: ChatStore
+    sidebar: DeltaGenerator  # the sidebar's room between the page links and the workspace picker
 
 
 def page_setup(title: str, layout: Literal["centered", "wide"] = "centered") -> Page:
-    """Configure the page, show the sidebar's workspace picker and, if needed, the model banner."""
+    """Configure the page; show the page links, the workspace picker and, if needed, the model banner."""
     st.set_page_config(page_title=f"{title} · Crew", page_icon=":material/explore:", layout=layout)
+    for script, label, icon in NAVIGATION:
+        st.sidebar.page_link(script, label=label, icon=icon)
+    st.sidebar.divider()
+    room = st.sidebar.container()
     settings = session_settings()
     chats = chat_store(settings)
     workspace = current_workspace(chats)
     model_banner(settings)
-    return Page(settings, workspace, chats)
+    return Page(settings, workspace, chats, room)
 
 
 def model_banner(settings: Settings) -> None:

@@ -147,6 +147,10 @@ class Crew:
         """List a workspace's documents (only complete ones), newest first."""
         return self.library().documents(workspace)
 
+    def search_documents(self, workspace: str, query: str, k: int = 5):
+        """The passages of a workspace's documents the researcher's memory search would bring back."""
+        return self.memory.workspace(workspace).search(query, k=k, kinds=("documents",))
+
     def delete_document(self, workspace: str, doc_id: str) -> bool:
         """Delete a document from a workspace: its chunks leave memory, then it leaves the list."""
         return self.library().delete(workspace, doc_id)

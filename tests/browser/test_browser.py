@@ -49,9 +49,8 @@ def test_chat_stop_history_and_traces_in_a_real_browser(app_url, page, tmp_path)
     box = page.get_by_placeholder(GOAL_BOX, exact=False)
     expect(box).to_be_visible()
     expect(main.get_by_role("heading", name="Crew")).to_be_visible()
-    nav = sidebar.get_by_role("navigation")
-    expect(nav.get_by_role("link")).to_have_count(4)
-    expect(nav.get_by_role("link")).to_contain_text(["Chat", "Documents", "Traces", "Settings"])  # not "app"
+    expect(sidebar.get_by_role("link")).to_have_count(4)
+    expect(sidebar.get_by_role("link")).to_contain_text(["Chat", "Documents", "Traces", "Settings"])  # not "app"
     page.screenshot(path=shots / "0_start.png")
 
     box.fill("What is green tea?")

@@ -1,9 +1,10 @@
 """The Documents page in a real browser (Debian's Chromium through Playwright).
 
-Two files in at once (a 100-page PDF and a Markdown note), a progress bar for each that the
-browser sees move through the stages, a summary for each, both listed in the library, a question
-on the chat page answered citing the PDF down to its page, and Delete (confirmed) removing the
-PDF from the library and from what the crew can cite.
+Two files in at once (a 100-page PDF and a Markdown note); a progress bar for each that the
+browser sees move through the stages, and a summary for each; both listed in the library; the
+search box finding the passage on its page; a question on the chat page answered citing the PDF
+down to its page; and Delete (confirmed) removing the PDF from the library and from what the crew
+can cite.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         page = browser.page()
         main = page.get_by_role("main")
 
-        page.goto(f"{app.url}/Documents")
+        page.goto(f"{app.url}/Documents")  # a deep link is the server's first session
         expect(main.get_by_role("heading", name="Documents")).to_be_visible()
         expect(main.get_by_text("No documents in this workspace yet", exact=False)).to_be_visible()
+        links = page.locator('[data-testid="stSidebar"]').get_by_role("link")
+        expect(links).to_have_count(4)
+        expect(links).to_contain_text(["Chat", "Documents", "Traces", "Settings"])
 
         # Both files at once through the uploader, then the form's submit button.
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([str(f) for f in files])
@@ -84,6 +88,14 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         expect(main.get_by_role("heading", name="Library (2)")).to_be_visible()
         expect(main.get_by_role("button", name="Delete", exact=False)).to_have_count(2)
         page.screenshot(path=shots / "1_listed.png", full_page=True)
+
+        # The search box shows what the crew would find, and on which page.
+        search = main.get_by_placeholder("A name, a number or a question", exact=False)
+        search.fill("KESTREL-5521")
+        search.press("Enter")
+        first = main.locator('[data-testid="stExpander"]').filter(has_text="1. harbour-survey.pdf, p. 3")
+        expect(first).to_contain_text("The pier inspection code is KESTREL-5521")
+        page.screenshot(path=shots / "1_searched.png", full_page=True)
 
         # The chat page: the answer cites the PDF down to the page the code is on.
         page.goto(app.url)

@@ -10,14 +10,15 @@ from streamlit.testing.v1 import AppTest
 from crew.library_view import human_size, library_rows, progress_label, summary_line
 from tests.documents import makers
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_Documents.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture
 def page(monkeypatch):
     monkeypatch.setenv("CREW_MODEL", "fake")
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120)  # the app's entry, as `streamlit run`, then its page
     at.run()
+    at.switch_page("pages/2_Documents.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -138,3 +139,18 @@ def test_view_helpers():
 
     row = library_rows([D()])[0]
     assert (row["Name"], row["Type"], row["Size"], row["Length"], row["Chunks"]) == ("a.pdf", "PDF", "2.0 KB", "3 pages", 5)
+
+
+def test_search_box_shows_the_passages_the_crew_would_find_with_their_page(page):
+    at = page
+    pdf = makers.pdf(["Cover.", "Contents.", "The heron colony counts 412 nests on the north shore."])
+    at.file_uploader[0].set_value([("survey.pdf", pdf, "application/pdf"),
+                                   ("notes.md", b"# Notes\n\nThe osprey returned on 3 April.\n", "text/markdown")])
+    at.button[0].click().run()
+    at.text_input(key="doc_search").input("How many heron nests?").run()
+    assert not at.exception, at.exception
+    found = [e for e in at.expander if e.label != "Last upload"]
+    assert found[0].label == "1. survey.pdf, p. 3"
+    assert "412 nests" in found[0].text[0].value
+    at.text_input(key="doc_search").input("osprey").run()
+    assert [e.label for e in at.expander if e.label != "Last upload"][0] == "1. notes.md, Notes"

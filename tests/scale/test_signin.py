@@ -34,9 +34,10 @@ def test_each_person_gets_their_own_workspace():
 @pytest.mark.parametrize("page", ["app.py", "pages/3_Traces.py", "pages/4_Settings.py"])
 def test_signed_out_people_see_only_the_sign_in_screen(page, monkeypatch):
     monkeypatch.setenv("CREW_MODEL", "fake")
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)  # the app's entry, as `streamlit run`
     at.secrets["auth"] = AUTH
     at.run()
+    at.switch_page(page).run()
     assert not at.exception
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.chat_input and not at.selectbox  # no chat box, no workspace picker

@@ -177,7 +177,7 @@ def test_the_tiny_model_banner_shows_on_every_page_until_a_real_model_is_set(mon
             at.switch_page(page).run()
         assert any("tiny embedded model" in w.value for w in at.warning), page
     monkeypatch.setenv("CREW_MODEL", "openai:gpt-4o-mini")
-    at.switch_page("pages/1_Chat.py").run()
+    at.switch_page("app.py").run()
     assert not any("tiny embedded model" in w.value for w in at.warning)
 
 

@@ -61,7 +61,7 @@ def test_settings_changes_reach_the_next_turn(scripted):
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["Applied: your next turn uses these settings."]
 
-    at.switch_page("pages/1_Chat.py").run()
+    at.switch_page("app.py").run()
     app.ask("A goal")
     used = app.seen[-1]
     assert used.max_revisions == 0 and used.token_budget == 12_000
