@@ -229,6 +229,9 @@ def ingest_bytes(
         if report.stage == "parsing":
             return failed(f"could not read the file as {fmt or 'a document'}: {_short(exc)}")
         return failed(f"could not store the file: {_short(exc)}")
+    except BaseException:  # Ctrl-C, or Streamlit stopping the script that ran the upload: still all or nothing
+        _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
+        raise
 
 
 def _duplicate(source: str, known, size: int, started: float) -> IngestResult:

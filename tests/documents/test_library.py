@@ -81,6 +81,23 @@ def test_a_failure_midway_rolls_back_every_stored_chunk(store, embedder):
     assert store.ingest("long.pdf", makers.pdf(pages)).status == "ok"  # and it can be added afterwards
 
 
+def test_an_upload_stopped_midway_leaves_nothing_and_the_stop_goes_on(store):
+    """Ctrl-C in the CLI, or Streamlit stopping the script that ran the upload, mid-embedding."""
+    pages = [f"Page {i} of the long report about rivers and their floods in spring." for i in range(1, 30)]
+    seen = []
+
+    def stop_at_half(stage, fraction):
+        seen.append(stage)
+        if stage == "embedding" and fraction > 0.5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest("long.pdf", makers.pdf(pages), batch=4, progress=stop_at_half)
+    assert seen.count("embedding") > 2  # some batches were stored before the stop
+    assert store.nothing_stored()
+    assert store.ingest("long.pdf", makers.pdf(pages)).status == "ok"
+
+
 def test_a_document_is_listed_and_searchable_only_once_complete(store):
     seen = []
 
