@@ -1,5 +1,8 @@
 """Documents page: add files to the workspace with a progress bar each, list them, search them, delete them.
 
+Files are added in the background (crew.uploads): the page watches, so a person can go and chat
+while a long file is embedded, and finds the summaries when they come back.
+
 UI only: reading, chunking, embedding and the library live in crew.ingest and crew.library,
 reached through the Crew. Names and errors are shown with st.text/st.dataframe, never as HTML.
 """
@@ -14,11 +17,13 @@ from crew.library_view import UPLOAD_TYPES, library_rows, plural, progress_label
 from crew.llm import ModelSpecError
 from crew.service import Crew
 from crew.settings import ROLES, Settings
+from crew.uploads import FileUpload, UploadJob, Uploads
 from crew.view import escape_md
 from pages.common.chrome import page_setup
-from pages.common.crew_access import get_crew
+from pages.common.crew_access import get_crew, upload_queue
 
-RESULTS_KEY = "documents_last_upload"
+JOB_KEY = "documents_upload_job"  # this session's latest upload
+RUNNING_KEY = "documents_uploads_running"  # the uploads still running when the page was last drawn in full
 FLASH_KEY = "documents_flash"
 
 
@@ -44,30 +49,42 @@ def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
         st.session_state[FLASH_KEY] = f"{name} was already gone."
 
 
-def ingest_uploads(crew: Crew, workspace: str, files) -> list[dict]:
-    """Add each file with its own progress bar and a summary line when it is done."""
-    results = []
-    for f in files:
-        name = f.name
-        with st.container(border=True):
-            bar = st.progress(0.0, text=progress_label(name, "parsing", 0.0))
+def show_file(f: FileUpload) -> None:
+    """One file of an upload: its bar, and once it is in, what came of it."""
+    with st.container(border=True):
+        st.progress(min(max(f.fraction, 0.0), 1.0), text=progress_label(f.name, f.stage, f.fraction))
+        if f.result is None:
+            return
+        if f.result.status == "ok":
+            (st.info if f.result.duplicate else st.success)(summary_line(f.result), icon=":material/check:")
+        else:
+            st.error(summary_line(f.result), icon=":material/error:")
 
-            def moved(stage: str, fraction: float, bar=bar, name=name) -> None:
-                bar.progress(min(max(fraction, 0.0), 1.0), text=progress_label(name, stage, fraction))
 
-            result = crew.ingest(workspace, name, f.getvalue(), progress=moved)
-            if result.status == "ok":
-                bar.progress(1.0, text=progress_label(name, "done", 1.0))
-                (st.info if result.duplicate else st.success)(summary_line(result), icon=":material/check:")
-            else:
-                st.error(summary_line(result), icon=":material/error:")
-        results.append(result.to_dict())
-    return results
+def shown_jobs(uploads: Uploads, workspace: str) -> list[UploadJob]:
+    """This session's latest upload (running or finished) and any other upload still running here."""
+    latest = uploads.get(st.session_state.get(JOB_KEY, ""))
+    jobs = [latest] if latest is not None and latest.workspace == workspace else []
+    return jobs + [j for j in uploads.running(workspace) if j not in jobs]
+
+
+def upload_panel(uploads: Uploads, workspace: str) -> None:
+    """Redrawn on its own every half second while files are being added (see below)."""
+    jobs = shown_jobs(uploads, workspace)
+    if any(not j.done for j in jobs):
+        st.caption("Files are added in the background: you can go on to the chat and come back.")
+    for job in jobs:
+        for f in job.files:
+            show_file(f)
+    running = {j.job_id for j in jobs if not j.done}
+    if st.session_state.get(RUNNING_KEY, set()) - running:
+        st.rerun()  # an upload finished: redraw the whole page, so the library lists its documents
 
 
 page = page_setup("Documents", layout="wide")
 ws = page.workspace
 crew = crew_for(page.settings)
+uploads = upload_queue()
 limit = upload_limit_mb()
 
 st.title("Documents")
@@ -82,13 +99,13 @@ with st.form("upload", clear_on_submit=True, border=True):
     submitted = st.form_submit_button("Add to the workspace", type="primary", icon=":material/upload:")
 
 if submitted and files:
-    st.session_state[RESULTS_KEY] = ingest_uploads(crew, ws, files)
+    # The worker adds the files; this page only watches, so the person may leave and come back.
+    job = uploads.submit(ws, [(f.name, f.getvalue()) for f in files], crew.ingest)
+    st.session_state[JOB_KEY] = job.job_id
 elif submitted:
     st.warning("Choose one or more files first.")
-elif st.session_state.get(RESULTS_KEY):
-    with st.expander("Last upload", expanded=False):
-        for r in st.session_state[RESULTS_KEY]:
-            st.text(summary_line(r))
+st.session_state[RUNNING_KEY] = {j.job_id for j in shown_jobs(uploads, ws) if not j.done}
+st.fragment(upload_panel, run_every=0.5 if st.session_state[RUNNING_KEY] else None)(uploads, ws)
 
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.toast(flash, icon=":material/delete:")

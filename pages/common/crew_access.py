@@ -22,6 +22,7 @@ from crew.llm import build_model
 from crew.service import Crew
 from crew.settings import ROLES, Role, Settings
 from crew.tracing import TraceStore, price_table
+from crew.uploads import Uploads
 
 OVERRIDES_KEY = "crew_settings_overrides"
 # A callable(Settings) -> dict[Role, BaseChatModel]; when set, the session's turns use its models.
@@ -109,6 +110,12 @@ def _chat_store(path: str) -> ChatStore:
 def chat_store(settings: Settings | None = None) -> ChatStore:
     settings = settings or session_settings()
     return _chat_store(str(settings.data_dir / "crew.sqlite"))
+
+
+@st.cache_resource(show_spinner=False)
+def upload_queue() -> Uploads:
+    """The uploads being added in this process; shared by every session."""
+    return Uploads()
 
 
 @st.cache_resource(show_spinner=False)

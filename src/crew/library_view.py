@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from crew.parsers import SUFFIXES
 
 STAGE_LABELS = {
+    "waiting": "Queued",
     "parsing": "Reading",
     "chunking": "Splitting into chunks",
     "embedding": "Embedding and storing",

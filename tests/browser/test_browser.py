@@ -24,7 +24,7 @@ pytestmark = [
 @pytest.fixture
 def app_url(tmp_path):
     """`streamlit run app.py` on a free loopback port with the slow fake model; stopped afterwards."""
-    env = {"CREW_MODEL": "fake?delay=0.3&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data")}
+    env = {"CREW_MODEL": "fake?delay=0.6&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data")}
     with StreamlitApp(tmp_path / "streamlit.log", env) as app:
         yield app.url
 
