@@ -51,6 +51,17 @@ def files(tmp_path) -> list[Path]:
     return [survey, note]
 
 
+def ask_in_a_new_chat(page, url: str) -> None:
+    """Open the chat page afresh (a new session, so a new chat), ask QUESTION and wait for the answer."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    box = page.get_by_placeholder(GOAL_BOX, exact=False)
+    box.fill(QUESTION)
+    box.press("Enter")
+    expect(page.get_by_role("main").get_by_text("Done ·", exact=False)).to_be_visible()
+
+
 def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
     from playwright.sync_api import expect
 
@@ -109,11 +120,7 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         page.screenshot(path=shots / "1_searched.png", full_page=True)
 
         # The chat page: the answer cites the PDF down to the page the code is on.
-        page.goto(app.url)
-        box = page.get_by_placeholder(GOAL_BOX, exact=False)
-        box.fill(QUESTION)
-        box.press("Enter")
-        expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+        ask_in_a_new_chat(page, app.url)
         citation = main.get_by_role("button", name="harbour-survey.pdf, p. 3")
         expect(citation.first).to_be_visible()
         citation.first.click()  # opens the cited passage
@@ -136,12 +143,8 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         expect(main.get_by_text("crew-note.md · 42 B · 1 chunk")).to_be_visible()
         page.screenshot(path=shots / "4_deleted.png", full_page=True)
 
-        # The crew can no longer cite it: asked again (a new chat), it cites only the note.
-        page.goto(app.url)
-        box = page.get_by_placeholder(GOAL_BOX, exact=False)
-        box.fill(QUESTION)
-        box.press("Enter")
-        expect(main.get_by_text("Done ·", exact=False)).to_be_visible()
+        # The crew can no longer cite it: asked again, it cites only the note.
+        ask_in_a_new_chat(page, app.url)
         expect(main.get_by_role("button", name="crew-note.md").first).to_be_visible()
         expect(main.get_by_role("button", name="harbour-survey.pdf", exact=False)).to_have_count(0)
         expect(main.get_by_text("KESTREL-5521", exact=False)).to_have_count(0)
