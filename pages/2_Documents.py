@@ -76,6 +76,10 @@ def upload_panel(uploads: Uploads, workspace: str) -> None:
     for job in jobs:
         for f in job.files:
             show_file(f)
+        if not job.done:
+            st.button("Cancel" if not job.cancel_requested else "Cancelling…", key=f"cancel-{job.job_id}",
+                      icon=":material/cancel:", disabled=job.cancel_requested, on_click=uploads.cancel,
+                      args=(job.job_id,), help="The file being added is rolled back; the ones after it are skipped.")
     running = {j.job_id for j in jobs if not j.done}
     if st.session_state.get(RUNNING_KEY, set()) - running:
         st.rerun()  # an upload finished: redraw the whole page, so the library lists its documents

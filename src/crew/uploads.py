@@ -21,6 +21,12 @@ from crew.ingest import IngestResult, Progress, safe_name
 
 # (workspace, file name, bytes, progress) -> result; `Crew.ingest` fits.
 Ingest = Callable[[str, str, bytes, Progress], IngestResult]
+CANCELLED = "cancelled; nothing of it is stored"
+
+
+class UploadCancelled(BaseException):
+    """Raised from the progress callback to stop a file midway. A BaseException, so that ingest
+    rolls the file back and lets it through instead of reporting it as a bad file."""
 
 
 @dataclass
@@ -45,6 +51,7 @@ class UploadJob:
     submitted_at: float
     ingest: Ingest = field(repr=False)
     finished_at: float | None = None
+    cancel_requested: bool = False
 
     @property
     def done(self) -> bool:
@@ -78,6 +85,11 @@ class Uploads:
         with self._lock:
             return self._jobs.get(job_id)
 
+    def cancel(self, job_id: str) -> None:
+        """Stop a job: the file being added is rolled back, the ones after it are not started."""
+        if (job := self.get(job_id)) is not None:
+            job.cancel_requested = True
+
     def running(self, workspace: str) -> list[UploadJob]:
         """The workspace's jobs not finished yet, oldest first."""
         with self._lock:
@@ -107,10 +119,16 @@ class Uploads:
     @staticmethod
     def _add(job: UploadJob, f: FileUpload) -> None:
         def moved(stage: str, fraction: float) -> None:
+            if job.cancel_requested:
+                raise UploadCancelled
             f.stage, f.fraction = stage, fraction
 
         try:
+            if job.cancel_requested:
+                raise UploadCancelled
             f.result = job.ingest(job.workspace, f.name, f.data or b"", moved)
+        except UploadCancelled:
+            f.result = IngestResult(f.name, "error", error=CANCELLED, size=f.size)
         except Exception as exc:  # ingest reports bad files itself; this is the store failing
             f.result = IngestResult(f.name, "error", error=f"could not add the file: {type(exc).__name__}: {exc}",
                                     size=f.size)

@@ -157,3 +157,16 @@ def test_search_box_shows_the_passages_the_crew_would_find_with_their_page(page)
     assert "412 nests" in found[0].text[0].value
     at.text_input(key="doc_search").input("osprey").run()
     assert [e.label for e in at.expander if e.label != "Last upload"][0] == "1. notes.md, Notes"
+
+
+def test_cancel_button_stops_a_long_upload_and_nothing_is_listed(page):
+    at = page
+    pages = [f"Page {i}: tide tables and weather notes for the harbour, week {i}. " * 20 for i in range(80)]
+    at.file_uploader[0].set_value(("long.pdf", makers.pdf(pages), "application/pdf"))
+    at.button[0].click().run()
+    cancel = next(b for b in at.button if b.label == "Cancel")
+    cancel.click().run()
+    added(at)
+    assert at.error[0].value == "long.pdf: not added: cancelled; nothing of it is stored"
+    assert "No documents in this workspace yet" in at.info[0].value
+    assert not any(b.label == "Cancel" for b in at.button)  # gone once the upload is over

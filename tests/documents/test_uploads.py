@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from crew.ingest import IngestResult
-from crew.uploads import Uploads
+from crew.uploads import CANCELLED, Uploads
 
 
 class SteppedIngest:
@@ -101,3 +102,33 @@ def test_a_real_crew_adds_the_files_in_the_background(settings):
     assert empty.status == "error" and "empty" in empty.error
     assert [d.name for d in crew.documents("default")] == ["survey.pdf"]
     assert crew.search_documents("default", "KESTREL-5521")[0].page == 3
+
+
+def test_cancel_stops_the_file_midway_and_skips_the_rest():
+    uploads, ingest = Uploads(), SteppedIngest()
+    job = uploads.submit("ws", [("a.md", b"a"), ("b.md", b"b")], ingest)
+    ingest.advance()  # a.md is being read
+    uploads.cancel(job.job_id)
+    ingest.run_out()
+    assert uploads.wait(job.job_id, timeout=10)
+    a, b = (f.result for f in job.files)
+    assert a.status == b.status == "error" and a.error == b.error == CANCELLED
+    assert ingest.order == ["a.md"]  # b.md never started
+
+
+def test_a_cancelled_upload_leaves_nothing_in_a_real_crew(settings):
+    from crew.service import Crew
+    from tests.documents import makers
+
+    crew = Crew.from_settings(settings)
+    uploads = Uploads()
+    pages = [f"Page {i}: tide tables and weather notes for the harbour, week {i}. " * 20 for i in range(60)]
+    job = uploads.submit("default", [("long.pdf", makers.pdf(pages)), ("next.md", b"# Next\n\nText.\n")], crew.ingest)
+    while job.files[0].stage != "embedding":  # some batches are stored when the cancel lands
+        time.sleep(0.01)
+    uploads.cancel(job.job_id)
+    assert uploads.wait(job.job_id, timeout=60)
+    assert [f.result.error for f in job.files] == [CANCELLED, CANCELLED]
+    assert crew.documents("default") == [] and crew.search_documents("default", "tide tables") == []
+    ws = crew.memory.workspace("default")
+    assert ws.count() == 0 and ws.keyword_count() == 0
