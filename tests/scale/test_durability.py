@@ -37,21 +37,31 @@ RUNNER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+def kill_after_first_line(script: str, while_alive=lambda line: None) -> list[str]:
+    """Run a Python script until its first line of output, let `while_alive` look around, SIGKILL it.
+    Returns that line's words."""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
-        line = proc.stdout.readline().split()  # the plan is made and saved; research has begun
-        assert line[:1] == ["RESEARCHING"], line
-        chat_id, turn_id = line[1], line[2]
-        store = ChatStore(tmp_path / "data" / "crew.sqlite")
-        assert store.turn("durable", turn_id).status == "running"  # its process is alive
+        line = proc.stdout.readline().split()
+        while_alive(line)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
+    return line
+
+
+@pytest.mark.slow
+def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
+    store = ChatStore(tmp_path / "data" / "crew.sqlite")
+
+    def running(line: list[str]) -> None:  # the plan is made and saved; research has begun
+        assert line[:1] == ["RESEARCHING"], line
+        assert store.turn("durable", line[2]).status == "running"  # its process is alive
+
+    _, chat_id, turn_id = kill_after_first_line(RUNNER, running)
 
     # After the restart: the chat shows the turn as interrupted, with what was saved.
     record = store.turns("durable", chat_id)[0]
@@ -95,15 +105,7 @@ INGESTER = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_an_upload_killed_midway_leaves_nothing_behind(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", INGESTER], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        assert proc.stdout.readline().split() == ["EMBEDDING"]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+    assert kill_after_first_line(INGESTER) == ["EMBEDDING"]
 
     model = FakeCrewModel()
     crew = Crew.from_settings(Settings(model="fake", web_search=False), models={r: model for r in ROLES})
