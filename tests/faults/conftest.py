@@ -38,8 +38,8 @@ def make_crew(tmp_path, embedder):
 @pytest.fixture
 def chroma_server(tmp_path):
     """`chroma run` on a free loopback port; tests stop and restart it on the same data."""
-    if not CHROMA.exists():
-        pytest.skip("the chroma command is not installed in this environment")
+    # chromadb is a hard dependency: a missing `chroma` command is a broken install, not a skip.
+    assert CHROMA.exists(), f"the chroma command is missing at {CHROMA}: reinstall the requirements (chromadb)"
     server = ChromaServer(tmp_path / "chroma-server")
     server.start()
     try:

@@ -159,6 +159,12 @@ def test_the_usage_of_a_failed_call_is_not_charged_and_the_reservation_is_releas
     coordinator = ScriptedChatModel(responses=[TimeoutError("x"), Plan(subquestions=["q"])])
     crew = crew_with(make_crew, **{**healthy(), "coordinator": coordinator})
     turn = crew.run_turn("w", "t", "goal")
-    list(turn)
+    events = list(turn)
     budget = turn.budget
     assert budget._in_flight == 0 and budget._reserved == 0
+    # Only the calls that answered are charged: the budget holds exactly the tokens of the llm_call
+    # events, and the timed-out coordinator call has no such event.
+    llm_calls = [e for e in events if e.kind == "llm_call"]
+    assert len(coordinator.calls) == 2 and [e.agent for e in llm_calls].count("coordinator") == 1
+    assert budget.tokens > 0
+    assert budget.tokens == sum(e.tokens_in + e.tokens_out for e in llm_calls)

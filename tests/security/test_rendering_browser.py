@@ -25,7 +25,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: bash scripts/setup --dev"),
-    pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the chat page is not there yet"),
 ]
 
 # Two documents, so each payload fits in the first sentence the fake writer quotes (240 chars).
