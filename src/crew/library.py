@@ -172,7 +172,7 @@ class Library:
         with self._lock:
             self._db.execute("UPDATE documents SET status = 'deleting' WHERE workspace = ? AND doc_id = ?",
                              (workspace, doc_id))
-        self.memory.workspace(workspace).delete_document(doc_id)
+        self.memory.workspace(workspace).delete_document(doc_id, kinds=("documents",))  # where ingest puts them
         with self._lock:
             self._db.execute("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
 

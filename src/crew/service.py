@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from langchain_core.language_models import BaseChatModel
 
@@ -23,6 +23,9 @@ from crew.settings import Role, Settings
 from crew.tools.fetch_page import fetch_page
 from crew.tools.web_search import ddgs_search, web_search
 from crew.tracing import TraceStore, TraceStoreError, price_table
+
+if TYPE_CHECKING:
+    from crew.library import Library
 
 # After Stop or the wall clock, how long to wait for the worker to reach a checkpoint of its own.
 GRACE_S = 0.5
@@ -88,6 +91,7 @@ class Crew:
         tools: WebTools,
         traces: TraceStore,
         checkpointer: Any = None,
+        library: "Library | None" = None,
     ) -> None:
         self.settings = settings
         self.models = models
@@ -95,6 +99,8 @@ class Crew:
         self.traces = traces
         self.tools = tools
         self.checkpointer = checkpointer
+        self._library = library
+        self._library_lock = threading.Lock()
         self.graph = build_graph(settings, models, tools, checkpointer)
 
     @classmethod
@@ -119,18 +125,20 @@ class Crew:
 
     def with_settings(self, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
                       tools: WebTools | None = None) -> "Crew":
-        """Return a crew with other settings (a person's next turn) on this one's memory, traces and checkpoints."""
+        """Return a crew with other settings (a person's next turn) on this one's stores: memory, library,
+        traces and checkpoints."""
         return Crew(settings, models if models is not None else build_models(settings), self.memory,
-                    tools if tools is not None else web_tools(settings), self.traces, self.checkpointer)
+                    tools if tools is not None else web_tools(settings), self.traces, self.checkpointer,
+                    self.library())
 
-    def library(self):
-        """The document library over this crew's memory (opened on first use)."""
+    def library(self) -> "Library":
+        """The document library over this crew's memory (opened on first use, then shared)."""
         from crew.library import Library
 
-        lib = self.__dict__.get("_library")
-        if lib is None:  # two threads racing here just open the same SQLite file twice
-            lib = self.__dict__["_library"] = Library.beside(self.settings.data_dir, self.memory)
-        return lib
+        with self._library_lock:
+            if self._library is None:
+                self._library = Library.beside(self.settings.data_dir, self.memory)
+            return self._library
 
     def ingest(self, workspace: str, name: str, data: bytes, progress=None):
         """Add one uploaded file to a workspace's library and memory; never raises for a bad file.
