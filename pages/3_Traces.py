@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from crew.view import timeline_rows, trace_document, trace_rows, trace_totals
+from crew.view import money, timeline_rows, trace_document
 from pages.common.chrome import CHAT_PAGE, page_setup
 from pages.common.crew_access import trace_store
 
@@ -17,11 +17,6 @@ AGENT_COLORS = {
     "crew": "#868e96", "coordinator": "#3b5bdb", "researcher": "#2f9e44", "writer": "#e8590c",
     "critic": "#ae3ec9", "person": "#f59f00",
 }
-
-
-
-def money(usd: float) -> str:
-    return "$0" if usd == 0 else (f"${usd:.4f}" if usd < 0.01 else f"${usd:.2f}")
 
 
 page = page_setup("Traces", layout="wide")
@@ -56,7 +51,8 @@ if st.session_state.get("trace_turn") not in by_id:
 turn_id = st.selectbox("Turn", ids, format_func=lambda i: _turn_label(by_id[i]), key="trace_turn")
 turn = by_id[turn_id]
 spans = traces.spans(page.workspace, turn_id)
-totals = trace_totals(turn, spans)
+doc = trace_document(turn, spans)  # totals, table rows and the JSON download, worked out once
+totals = doc["totals"]
 
 cols = st.columns(7)
 cols[0].metric("Duration", f"{totals['duration_s']:.2f} s")
@@ -96,7 +92,7 @@ st.altair_chart(chart, width="stretch")
 st.caption("Researchers working on different sub-questions at the same time appear as overlapping bars.")
 
 st.subheader("Spans")
-rows = pd.DataFrame(trace_rows(turn, spans))
+rows = pd.DataFrame(doc["spans"])
 st.dataframe(
     rows[["span", "kind", "agent", "start_s", "duration_ms", "tokens_in", "tokens_out", "cost_usd", "status", "error"]],
     hide_index=True, width="stretch",
@@ -110,7 +106,6 @@ st.dataframe(
     },
 )
 
-doc = trace_document(turn, spans)
 left, right = st.columns([3, 1], vertical_alignment="bottom")
 with left:
     chosen = st.selectbox("Span details", list(range(len(doc["spans"]))),
@@ -124,13 +119,10 @@ st.json({**{k: span_row[k] for k in ("kind", "agent", "status", "error", "durati
          "attrs": doc["attrs"].get(span_row["span_id"], {})}, expanded=2)
 
 with st.expander("Totals per turn in this workspace"):
-    table = []
-    for t in turns:
-        t_spans = traces.spans(page.workspace, t["turn_id"]) if len(turns) <= 50 else []
-        tt = trace_totals(t, t_spans) if t_spans else {"duration_s": round((t["ended"] or t["started"]) - t["started"], 3),
-                                                        "tokens_in": t["tokens_in"], "tokens_out": t["tokens_out"],
-                                                        "cost_usd": round(t["cost"], 6)}
-        table.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["started"])),
-                      "goal": t["goal"][:100], "status": t["status"], "duration_s": tt["duration_s"],
-                      "tokens_in": tt["tokens_in"], "tokens_out": tt["tokens_out"], "cost_usd": tt["cost_usd"]})
+    # The turn rows keep running totals (TraceStore.record), so no turn's spans are read here.
+    table = [{"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["started"])),
+              "goal": t["goal"][:100], "status": t["status"],
+              "duration_s": round((t["ended"] or t["started"]) - t["started"], 3),
+              "tokens_in": t["tokens_in"], "tokens_out": t["tokens_out"], "cost_usd": round(t["cost"], 6)}
+             for t in turns]
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")

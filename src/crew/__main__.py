@@ -141,18 +141,16 @@ def cmd_search(args) -> tuple[object, int]:
     return "\n\n".join(f"[{h.score:.3f}] {h.cite()}\n{h.text[:300]}" for h in hits) or "(nothing found)", 0
 
 
-def _money(usd: float) -> str:
-    return "$0" if not usd else (f"${usd:.4f}" if usd < 0.01 else f"${usd:.2f}")
-
-
 def _trace_text(doc: dict) -> str:
+    from crew.view import money
+
     turn, totals = doc["turn"], doc["totals"]
     lines = [f"turn {turn['turn_id']}  {totals['status']}  {totals['duration_s']:.2f} s  tokens {totals['tokens_in']} in /"
-             f" {totals['tokens_out']} out  {_money(totals['cost_usd'])}  {turn['goal']}",
+             f" {totals['tokens_out']} out  {money(totals['cost_usd'])}  {turn['goal']}",
              f"{'start':>8} {'ms':>9} {'in':>7} {'out':>6} {'cost':>8}  {'status':<8} span"]
     for r in doc["spans"]:
         lines.append(f"{r['start_s']:>7.3f}s {r['duration_ms']:>9.1f} {r['tokens_in']:>7} {r['tokens_out']:>6}"
-                     f" {_money(r['cost_usd']):>8}  {r['status']:<8} {r['span']}"
+                     f" {money(r['cost_usd']):>8}  {r['status']:<8} {r['span']}"
                      + (f"  ! {r['error'][:120]}" if r["error"] else ""))
     return "\n".join(lines)
 
@@ -160,7 +158,7 @@ def _trace_text(doc: dict) -> str:
 def cmd_traces(args) -> tuple[object, int]:
     from crew.memory import WorkspaceError, check_workspace
     from crew.tracing import TraceStore, price_table
-    from crew.view import trace_document
+    from crew.view import money, trace_document
 
     try:
         check_workspace(args.workspace)
@@ -188,7 +186,7 @@ def cmd_traces(args) -> tuple[object, int]:
         t, tot = d["turn"], d["totals"]
         rows.append(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t['started']))}  {t['turn_id']:<16}  "
                     f"{tot['status']:<15} {tot['duration_s']:>7.2f} {tot['tokens_in']:>7} {tot['tokens_out']:>6}"
-                    f" {_money(tot['cost_usd']):>8}  {' '.join(t['goal'].split())[:80]}")
+                    f" {money(tot['cost_usd']):>8}  {' '.join(t['goal'].split())[:80]}")
     return "\n".join(rows), 0
 
 

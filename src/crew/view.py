@@ -370,6 +370,11 @@ def timeline_rows(turn: dict[str, Any], spans: list[dict[str, Any]], min_width: 
     return out
 
 
+def money(usd: float) -> str:
+    """An estimated cost as a person reads it: $0, $0.0042, $1.25."""
+    return "$0" if not usd else (f"${usd:.4f}" if usd < 0.01 else f"${usd:.2f}")
+
+
 def trace_totals(turn: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-turn totals: wall time, tokens, estimated cost, and how many steps and calls ran."""
     ended = turn.get("ended")
