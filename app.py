@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from crew.chats import Chat, ChatStore
+from crew.library_view import progress_label, summary_line
 from crew.live import LiveTurn
 from crew.llm import ModelSpecError
 from crew.service import Crew, EmptyGoal, NotPaused
@@ -202,7 +203,8 @@ def ingest_files(crew: Crew, store: ChatStore, chat: Chat, files: list[tuple[str
             for name, data in files:
                 bar = st.progress(0.0, text=escape_md(name))
                 result = crew.ingest(ws, name, data, progress=lambda stage, frac, bar=bar, name=name:
-                                     bar.progress(min(max(frac, 0.0), 1.0), text=f"{escape_md(name)}: {stage}"))
+                                     bar.progress(min(max(frac, 0.0), 1.0),
+                                                  text=progress_label(escape_md(name), stage, frac)))
                 results.append(result.to_dict())
         working.empty()
         upload_results(results)
@@ -214,7 +216,9 @@ def ingest_files(crew: Crew, store: ChatStore, chat: Chat, files: list[tuple[str
 
 def upload_results(results: list[dict]) -> None:
     for r in results:
-        if r.get("status") == "ok":
+        if r.get("duplicate"):  # nothing was stored: say so, as the Documents page does
+            st.caption(f":material/check: {escape_md(summary_line(r))}")
+        elif r.get("status") == "ok":
             st.caption(f":material/check: {escape_md(r['file'])}: {r.get('chunks', 0)} chunks added to the workspace's documents")
         else:
             st.caption(f":material/close: {escape_md(r.get('file', ''))}: {escape_md(r.get('error', 'failed'))}")

@@ -243,3 +243,15 @@ def chats_owner_dead() -> str:
     import socket
 
     return f"{socket.gethostname()}:4194304999"
+
+
+def test_dropping_a_file_already_in_the_library_says_nothing_was_stored_twice(scripted):
+    app = scripted(coordinator=[Plan(subquestions=["a"]), Plan(subquestions=["b"])], writer=["A.", "B."],
+                   critic=[Review(decision="approve"), Review(decision="approve")])
+    app.ask("What is green tea?", upload=("tea.md", TEA))
+    at = app.ask("And again?", upload=("tea-copy.md", TEA))
+    assert not at.exception, at.exception
+    uploads = [m for m in at.chat_message if m.name == "user" and m.caption]
+    assert "chunks added" in uploads[0].caption[0].value
+    again = uploads[1].caption[0].value
+    assert "already in the library" in again and "nothing stored twice" in again and "chunks added" not in again
