@@ -9,6 +9,7 @@ nobody registered.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -38,17 +39,15 @@ def remember_secret(value: str | None) -> None:
         install_log_redaction()
 
 
-_env_names: tuple[int, tuple[str, ...]] = (-1, ())
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(name: str) -> bool:
+    # redact runs on every trace write: matching every variable's name each time was most of a
+    # turn's overhead, so each name is tested once; a variable set later is still seen.
+    return bool(_SECRET_NAME.search(name))
 
 
 def _env_secrets() -> list[str]:
-    # redact runs on every trace write: matching every variable's name each time was most of a
-    # turn's overhead, so the key-like names are found again only when variables come or go.
-    global _env_names
-    count = len(os.environ)
-    if _env_names[0] != count:
-        _env_names = (count, tuple(k for k in os.environ if _SECRET_NAME.search(k)))
-    return [v for k in _env_names[1] if (v := os.environ.get(k)) and len(v) >= _MIN_SECRET]
+    return [v for k, v in os.environ.items() if _is_secret_name(k) and len(v) >= _MIN_SECRET]
 
 
 def _secrets() -> list[str]:

@@ -146,3 +146,14 @@ def test_log_records_are_masked_whichever_handler_writes_them(caplog):
     logging.getLogger("some.library").info("sending headers %s", {"Authorization": f"Bearer {OPENAI_KEY}"})
     assert leaks(every_log_line(caplog)) == []
     assert MASK in caplog.records[-1].getMessage()
+
+
+def test_a_key_variable_swapped_for_another_is_still_masked(monkeypatch):
+    """Same number of variables before and after: the new key must be found all the same."""
+    from crew.redact import redact
+
+    monkeypatch.setenv("FIRST_SERVICE_API_KEY", "first-key-value-1234")
+    assert redact("x first-key-value-1234 y") == "x [redacted] y"
+    monkeypatch.delenv("FIRST_SERVICE_API_KEY")
+    monkeypatch.setenv("SECOND_SERVICE_API_KEY", "second-key-value-5678")
+    assert redact("x second-key-value-5678 y") == "x [redacted] y"
