@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from crew.chats import ChatStore
 from crew.embeddings import Embedder
 from crew.live import LiveRegistry
-from crew.llm import build_model
+from crew.llm import MODEL_BUILD_FIELDS, build_model
 from crew.service import Crew
 from crew.settings import ROLES, Role, Settings
 from crew.tracing import TraceStore, price_table
@@ -56,10 +56,9 @@ def _secret_fingerprint(settings: Settings) -> str:
 
 
 def _provider_config(settings: Settings) -> str:
+    # Every setting build_model reads, so a changed one builds a new model instead of reusing a cached one.
     return json.dumps({
-        "openai_base_url": settings.openai_base_url, "ollama_base_url": settings.ollama_base_url,
-        "openai_structured": getattr(settings, "openai_structured", None), "local_ctx": settings.local_ctx,
-        "local_threads": settings.local_threads, "keys": _secret_fingerprint(settings),
+        **settings.model_dump(include=MODEL_BUILD_FIELDS, mode="json"), "keys": _secret_fingerprint(settings),
     }, sort_keys=True)
 
 

@@ -13,6 +13,9 @@ from crew.redact import remember_secret
 from crew.settings import ROLES, Role, Settings
 
 PROVIDERS = ("local", "openai", "anthropic", "ollama", "fake")
+# The settings build_model reads besides the spec and the keys: a cache of built models keys on them.
+MODEL_BUILD_FIELDS = frozenset({"openai_base_url", "ollama_base_url", "openai_structured", "local_ctx",
+                                "local_threads", "max_output_tokens"})
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
