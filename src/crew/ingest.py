@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from crew.memory import Chunk, WorkspaceMemory
-from crew.parsers import IngestError, ParseOptions, Section, decode_text, file_format, parse
+from crew.parsers import IngestError, ParseOptions, Section, file_format, parse
 from crew.settings import APP_DIR
 
 if TYPE_CHECKING:
     from crew.library import Library
 
 __all__ = [
-    "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections", "decode_text",
+    "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections",
     "document_id", "ingest_bytes", "ingest_path", "safe_name", "upload_limit_mb",
 ]
 

@@ -216,10 +216,6 @@ class KeywordIndex:
         # The words themselves go into MATCH: FTS5 tokenizes them exactly as it did the text.
         return KeywordQuery(t, " OR ".join('"' + word.replace('"', " ") + '"' for word in kept))
 
-    def top(self, q: "KeywordQuery | None", n: int, exclude_docs: Iterable[str] = ()) -> list[tuple[str, float]]:
-        """Return up to n (chunk_id, bm25 score), best first; higher is better."""
-        return self.rank(q, n, exclude_docs)[0]
-
     def rank(self, q: "KeywordQuery | None", n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Return the n best (chunk_id, score) and the scores of the chunks in `also` that match at
@@ -242,10 +238,6 @@ class KeywordIndex:
         best = sorted(((-float(s), cid) for cid, doc, s, first in rows if first and doc not in skip), reverse=True)
         scores = {cid: -float(s) for cid, doc, s, first in rows if not first}
         return [(cid, score) for score, cid in best[:n]], scores
-
-    def search(self, collection: str, query: str, n: int, exclude_docs: Iterable[str] = ()) -> list[tuple[str, float]]:
-        """Return up to n (chunk_id, bm25 score) best first; higher is better."""
-        return self.top(self.prepare(collection, query), n, exclude_docs)
 
     # Holds: documents half-written or half-deleted, hidden from search until done.
 

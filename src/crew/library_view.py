@@ -33,12 +33,17 @@ def progress_label(name: str, stage: str, fraction: float) -> str:
     return f"{name}: {STAGE_LABELS.get(stage, stage)} ({fraction:.0%})"
 
 
+def plural(n: int, word: str) -> str:
+    """'1 chunk', '3 chunks', '1,200 rows'."""
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
 def extent(pages: int, rows: int) -> str:
     """How long a document is, in the unit it has: pages, rows, or nothing."""
     if pages:
-        return f"{pages} page{'s' * (pages != 1)}"
+        return plural(pages, "page")
     if rows:
-        return f"{rows:,} row{'s' * (rows != 1)}"
+        return plural(rows, "row")
     return ""
 
 
@@ -51,7 +56,7 @@ def summary_line(result: Any) -> str:
         note = (r.get("extra") or {}).get("note", "already in the library")
         return f"{r['file']}: {note}; nothing stored twice"
     parts = [p for p in (extent(r.get("pages", 0), r.get("rows", 0)),) if p]
-    parts += [f"{r['chunks']} chunk{'s' * (r['chunks'] != 1)}", f"{r.get('seconds', 0.0):.1f} s"]
+    parts += [plural(r["chunks"], "chunk"), f"{r.get('seconds', 0.0):.1f} s"]
     return f"{r['file']}: added, " + ", ".join(parts)
 
 
@@ -70,7 +75,3 @@ def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
         })
     return rows
 
-
-def plural(n: int, word: str) -> str:
-    """'1 chunk', '3 chunks'."""
-    return f"{n:,} {word}{'s' * (n != 1)}"
