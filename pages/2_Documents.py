@@ -11,34 +11,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crew.fake_model import FakeCrewModel
 from crew.ingest import upload_limit_mb
 from crew.library_view import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
 from crew.llm import ModelSpecError
 from crew.service import Crew
-from crew.settings import ROLES, Settings
+from crew.settings import Settings
 from crew.uploads import FileUpload, UploadJob, Uploads
 from crew.view import escape_md
 from pages.common.chrome import page_setup
-from pages.common.crew_access import get_crew, upload_queue
+from pages.common.crew_access import get_crew, stores_crew, upload_queue
 
 JOB_KEY = "documents_upload_job"  # this session's latest upload
 RUNNING_KEY = "documents_uploads_running"  # the uploads still running when the page was last drawn in full
 FLASH_KEY = "documents_flash"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _documents_only_crew(stores_key: str, _settings: Settings) -> Crew:
-    # The library needs no chat model: when the configured one cannot be built, documents still work.
-    model = FakeCrewModel()
-    return Crew.from_settings(_settings, models={role: model for role in ROLES})
-
-
 def crew_for(settings: Settings) -> Crew:
     try:
         return get_crew(settings)
-    except ModelSpecError:
-        return _documents_only_crew(f"{settings.data_dir}|{settings.chroma_host}|{settings.chroma_port}", settings)
+    except ModelSpecError:  # the library needs no chat model
+        return stores_crew(settings)
 
 
 def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 
 from crew.chats import ChatStore
 from crew.embeddings import Embedder
+from crew.fake_model import FakeCrewModel
 from crew.live import LiveRegistry
 from crew.llm import MODEL_BUILD_FIELDS, build_model
 from crew.service import Crew
@@ -81,8 +82,17 @@ def _stores_key(settings: Settings) -> str:
 
 
 @st.cache_resource(show_spinner="Starting the crew…", max_entries=4)
-def _base_crew(stores_key: str, _settings: Settings, _models: dict) -> Crew:
-    return Crew.from_settings(_settings, models=_models, embedder=_embedder())
+def _stores_crew(stores_key: str, _settings: Settings) -> Crew:
+    # Its models are placeholders and never run a turn: every turn's crew is this one `with_settings`.
+    placeholder = FakeCrewModel()
+    return Crew.from_settings(_settings, models={role: placeholder for role in ROLES}, embedder=_embedder())
+
+
+def stores_crew(settings: Settings | None = None) -> Crew:
+    """The process's memory, library, traces and checkpoints for these settings' data dir, without
+    building a chat model: documents work even when the configured model cannot be built."""
+    settings = settings or session_settings()
+    return _stores_crew(_stores_key(settings), settings)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -95,7 +105,7 @@ def get_crew(settings: Settings | None = None) -> Crew:
     settings = settings or session_settings()
     key = _stores_key(settings)
     models = models_for(settings)
-    base = _base_crew(key, settings, models)
+    base = _stores_crew(key, settings)
     if st.session_state.get(MODELS_HOOK) is not None:
         return base.with_settings(settings, models=models)  # scripted models: never cached across sessions
     return _crew(settings.model_dump_json(), key, settings, base)
