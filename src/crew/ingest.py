@@ -54,9 +54,10 @@ class IngestLimits:
 
     max_bytes: int = 200 * MB
     max_chunks: int = 50_000
-    max_csv_rows: int = 100_000
-    zip_max_bytes: int = 200 * MB
-    zip_max_ratio: float = 100.0
+    # The parsers' own caps, with the parsers' defaults.
+    max_csv_rows: int = ParseOptions.max_csv_rows
+    zip_max_bytes: int = ParseOptions.zip_max_bytes
+    zip_max_ratio: float = ParseOptions.zip_max_ratio
 
     @classmethod
     def from_settings(cls, settings: Any) -> "IngestLimits":
@@ -69,6 +70,16 @@ class IngestLimits:
             zip_max_bytes=int(getattr(settings, "docx_max_unpacked_mb", cls.zip_max_bytes // MB) * MB),
             zip_max_ratio=getattr(settings, "docx_max_ratio", cls.zip_max_ratio),
         )
+
+    def parse_options(self, chunk_size: int) -> ParseOptions:
+        return ParseOptions(chunk_size=chunk_size, max_csv_rows=self.max_csv_rows,
+                            zip_max_bytes=self.zip_max_bytes, zip_max_ratio=self.zip_max_ratio)
+
+    def too_big(self, size: int) -> str:
+        """Why a file of this many bytes is refused, or ""."""
+        if size <= self.max_bytes:
+            return ""
+        return f"the file is {size / MB:,.1f} MB, over the upload limit of {self.max_bytes / MB:,.0f} MB"
 
 
 @dataclass
@@ -180,8 +191,8 @@ def ingest_bytes(
         fmt = file_format(source)
         if not data:
             raise IngestError("the file is empty (0 bytes)")
-        if size > limits.max_bytes:
-            raise IngestError(f"the file is {size / MB:,.1f} MB, over the upload limit of {limits.max_bytes / MB:,.0f} MB")
+        if refused := limits.too_big(size):
+            raise IngestError(refused)
         content_hash = hashlib.sha256(data).hexdigest()
         doc_id = document_id(workspace, content_hash)
         if library is not None:
@@ -189,9 +200,7 @@ def ingest_bytes(
             if known is not None and known.status == "ready":
                 return _duplicate(source, known, size, started)
         report("parsing", 0.0)
-        options = ParseOptions(chunk_size=chunk_size, max_csv_rows=limits.max_csv_rows,
-                               zip_max_bytes=limits.zip_max_bytes, zip_max_ratio=limits.zip_max_ratio)
-        parsed = parse(source, data, options, tick=lambda f: report("parsing", f))
+        parsed = parse(source, data, limits.parse_options(chunk_size), tick=lambda f: report("parsing", f))
         report("chunking", 0.0)
         chunks = chunk_sections(parsed.sections, doc_id, source, chunk_size, chunk_overlap, content_hash, fmt,
                                 tick=lambda f: report("chunking", f))
@@ -257,10 +266,9 @@ def ingest_path(memory: WorkspaceMemory, path: Path, **kwargs) -> IngestResult:
     path = Path(path)
     limits: IngestLimits = kwargs.get("limits") or IngestLimits()
     try:
-        if path.is_file() and path.stat().st_size > limits.max_bytes:
-            return IngestResult(safe_name(path.name), "error", size=path.stat().st_size,
-                                error=f"the file is {path.stat().st_size / MB:,.1f} MB, over the upload limit of"
-                                      f" {limits.max_bytes / MB:,.0f} MB")
+        size = path.stat().st_size if path.is_file() else 0
+        if refused := limits.too_big(size):  # before reading a huge file into memory
+            return IngestResult(safe_name(path.name), "error", size=size, error=refused)
         data = path.read_bytes()
     except OSError as exc:
         return IngestResult(safe_name(str(path)), "error", error=f"cannot read {path}: {exc.strerror or exc}")
