@@ -9,7 +9,6 @@ Both stores are started here, on loopback, and measured in the same run.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time

@@ -105,17 +105,10 @@ def build_model(spec: str, settings: Settings) -> BaseChatModel:
 
 def _schema_in_json_object(model: BaseChatModel, schema, include_raw: bool):
     """Ask llama.cpp-style servers for JSON under the schema's grammar (their own extension)."""
-    from langchain_core.runnables import RunnableLambda
+    from crew.structured import json_object_output
 
-    from crew.structured import parse_reply, schema_for
-
-    bound = model.bind(response_format={"type": "json_object", "schema": schema_for(schema)})
-
-    def run(messages):
-        result = parse_reply(schema, bound.invoke(messages))
-        return result if include_raw else result["parsed"]
-
-    return RunnableLambda(run, name=f"{schema.__name__}JsonObject")
+    return json_object_output(schema, lambda messages, fmt: model.invoke(messages, response_format=fmt),
+                              include_raw, "JsonObject")
 
 
 @lru_cache(maxsize=1)

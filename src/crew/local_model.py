@@ -10,10 +10,10 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, PrivateAttr
 
-from crew.structured import parse_reply, role_dicts, schema_for
+from crew.structured import json_object_output, role_dicts
 
 
 class _Loaded:
@@ -123,14 +123,10 @@ class LocalChatModel(BaseChatModel):
         """Decode under a grammar made from the schema, so even a tiny model emits valid JSON."""
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise TypeError("LocalChatModel structured output takes a pydantic model class")
-        response_format = {"type": "json_object", "schema": schema_for(schema)}
 
-        def run(messages: Any) -> Any:
+        def call(messages: Any, response_format: dict[str, Any]) -> AIMessage:
             msgs = self._convert_input(messages).to_messages()
-            raw = self.invoke(
-                msgs, response_format=response_format, max_tokens=self.structured_max_tokens, temperature=0.0
-            )
-            result = parse_reply(schema, raw)
-            return result if include_raw else result["parsed"]
+            return self.invoke(msgs, response_format=response_format, max_tokens=self.structured_max_tokens,
+                               temperature=0.0)
 
-        return RunnableLambda(run, name=f"{schema.__name__}Local")
+        return json_object_output(schema, call, include_raw, "Local")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel, ValidationError
@@ -45,3 +45,18 @@ def parse_reply(schema: type[BaseModel], raw: AIMessage) -> dict[str, Any]:
         return {"raw": raw, "parsed": schema.model_validate_json(text.strip()), "parsing_error": None}
     except ValidationError as exc:
         return {"raw": raw, "parsed": None, "parsing_error": exc}
+
+
+def json_object_output(schema: type[BaseModel], call: Callable[[Any, dict[str, Any]], AIMessage],
+                       include_raw: bool, name: str):
+    """A runnable that gets a reply by `call(messages, response_format)`, asking for JSON under the
+    schema's grammar, and parses it: the shape `with_structured_output` returns."""
+    from langchain_core.runnables import RunnableLambda
+
+    response_format = {"type": "json_object", "schema": schema_for(schema)}
+
+    def run(messages: Any) -> Any:
+        result = parse_reply(schema, call(messages, response_format))
+        return result if include_raw else result["parsed"]
+
+    return RunnableLambda(run, name=f"{schema.__name__}{name}")

@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from crew.agents.prompts import DATA_RULE, evidence_block, fenced, json_rule, language_rule
+from crew.agents.prompts import DATA_RULE, evidence_block, fenced, json_rule
 from crew.runtime import TurnContext
 from crew.state import Evidence, Verdict
 
