@@ -165,11 +165,11 @@ class ChatStore:
         if self.get(workspace, chat_id) is None:
             raise ChatNotFound(chat_id)
         now = time.time()
-        self._exec("INSERT OR IGNORE INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started, owner, heartbeat)"
-                   " VALUES (?,?,?,?,?,?,?,?)", (turn_id, chat_id, workspace, kind, goal, now, process_owner(), now))
-        # A resumed turn runs again, now owned by this process.
-        self._exec("UPDATE chat_turns SET status = 'running', owner = ?, heartbeat = ? WHERE workspace = ? AND turn_id = ?",
-                   (process_owner(), now, workspace, turn_id))
+        # A resumed turn (same id) runs again, now owned by this process.
+        self._exec("INSERT INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started, owner, heartbeat)"
+                   " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(turn_id) DO UPDATE SET status = 'running',"
+                   " owner = excluded.owner, heartbeat = excluded.heartbeat WHERE chat_turns.workspace = excluded.workspace",
+                   (turn_id, chat_id, workspace, kind, goal, now, process_owner(), now))
         self._touch(workspace, chat_id, now)
 
     def save_turn(self, workspace: str, chat_id: str, turn_id: str, *, events: Iterable[Event | dict[str, Any]],
@@ -194,27 +194,27 @@ class ChatStore:
                    ("done" if ok else "error", _dumps({"files": results}), time.time(), workspace, turn_id))
         return turn_id
 
-    def reconcile(self, workspace: str) -> int:
-        """Mark turns whose process died mid-run (killed, crashed, restarted) as interrupted."""
-        now = time.time()
-        rows = self._exec("SELECT turn_id, owner, heartbeat FROM chat_turns WHERE workspace = ? AND status = 'running'",
-                          (workspace,)).fetchall()
-        dead = [r["turn_id"] for r in rows if not owner_alive(r["owner"], r["heartbeat"], now)]
-        for turn_id in dead:
-            self._exec("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ? AND status = 'running'",
-                       (workspace, turn_id))
-        return len(dead)
+    def _reconciled(self, workspace: str, rows: list[sqlite3.Row]) -> list[TurnRecord]:
+        """The turns read, with those whose process died mid-run (killed, crashed, restarted) marked
+        as interrupted, in the store too."""
+        now, records = time.time(), []
+        for row in rows:
+            record = _turn(row)
+            if record.status == "running" and not owner_alive(row["owner"], row["heartbeat"], now):
+                self._exec("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ?"
+                           " AND status = 'running'", (workspace, record.turn_id))
+                record.status = "interrupted"
+            records.append(record)
+        return records
 
     def turns(self, workspace: str, chat_id: str) -> list[TurnRecord]:
-        self.reconcile(workspace)
         rows = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND chat_id = ? ORDER BY started",
                           (workspace, chat_id)).fetchall()
-        return [_turn(r) for r in rows]
+        return self._reconciled(workspace, rows)
 
     def turn(self, workspace: str, turn_id: str) -> TurnRecord | None:
-        self.reconcile(workspace)
         row = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND turn_id = ?", (workspace, turn_id)).fetchone()
-        return _turn(row) if row else None
+        return self._reconciled(workspace, [row])[0] if row else None
 
 
 def _chat(row: sqlite3.Row) -> Chat:
