@@ -14,12 +14,12 @@ import streamlit as st
 
 from crew.events import Event
 from crew.live import LiveTurn
+from crew.state import source_label
 from crew.view import (
     SafeStream,
     StepView,
     TurnView,
     answer_markdown,
-    citation_label,
     escape_md,
     safe_markdown,
     safe_url,
@@ -90,9 +90,9 @@ def render_citations(view: TurnView) -> None:
     st.markdown("**Sources**")
     with st.container(horizontal=True, gap="small"):
         for c in view.citations:
-            label = f"[{c['n']}] {citation_label(c)}"
+            label = f"[{c['n']}] {source_label(c)}"
             with st.popover(escape_md(label), key=f"cite-{view.turn_id}-{c['n']}"):
-                st.caption(escape_md(citation_label(c)))
+                st.caption(escape_md(source_label(c)))
                 st.text(str(c.get("text", "")).strip() or "(no text stored for this passage)")
                 url = safe_url(c.get("url", ""))
                 if url:

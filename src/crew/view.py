@@ -78,11 +78,6 @@ def mask_secret(value: str | None) -> str:
 # Citations and export ------------------------------------------------------------------------
 
 
-def citation_label(c: dict[str, Any]) -> str:
-    """'guide.pdf, p. 3' (or 'sales.csv, rows 12-40', a heading path) for a document, the URL for a web page."""
-    return source_label(c)
-
-
 def answer_markdown(goal: str, answer: str, citations: list[dict[str, Any]], status: str = "done",
                     limit_hit: str | None = None) -> str:
     """The answer with its numbered references, as a Markdown document to download."""
@@ -94,7 +89,7 @@ def answer_markdown(goal: str, answer: str, citations: list[dict[str, Any]], sta
     if citations:
         lines += ["## References", ""]
         for c in citations:
-            label = citation_label(c)
+            label = source_label(c)
             link = f"<{c['url']}>" if safe_url(c.get("url", "")) else label
             lines.append(f"[{c['n']}] {link}")
             snippet = " ".join(str(c.get("text", "")).split())

@@ -143,7 +143,7 @@ def test_a_turn_cites_csv_rows_and_docx_headings_not_just_the_file(tmp_path, emb
     from crew.fake_model import FakeCrewModel
     from crew.service import Crew
     from crew.settings import ROLES, Settings
-    from crew.view import citation_label
+    from crew.state import source_label
 
     model = FakeCrewModel()
     crew = Crew.from_settings(Settings(data_dir=tmp_path / "data", model="fake", web_search=False),
@@ -157,8 +157,8 @@ def test_a_turn_cites_csv_rows_and_docx_headings_not_just_the_file(tmp_path, emb
     rows = crew.run_turn("default", "chat", "What is the price of SKU-000217?").run()
     csv = next(c for c in rows.citations if c["source"] == "stock.csv" and "SKU-000217" in c["text"])
     start, end = map(int, csv["place"].removeprefix("rows ").split("-"))
-    assert start <= 217 <= end and citation_label(csv) == f"stock.csv, rows {start}-{end}"
+    assert start <= 217 <= end and source_label(csv) == f"stock.csv, rows {start}-{end}"
 
     section = crew.run_turn("default", "chat2", "How much nitrate is in the Valdemoro aquifer?").run()
     docx = next(c for c in section.citations if c["source"] == "report.docx" and "Valdemoro" in c["text"])
-    assert citation_label(docx) == "report.docx, Annual report > Water quality"
+    assert source_label(docx) == "report.docx, Annual report > Water quality"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 from crew.events import Event
+from crew.state import source_label
 from crew.view import (
     SafeStream,
     TurnView,
     answer_markdown,
-    citation_label,
     escape_md,
     mask_secret,
     safe_markdown,
@@ -61,9 +61,9 @@ def test_mask_secret_never_shows_the_middle():
 def test_citation_labels_and_markdown_export():
     doc = {"n": 1, "source": "guide.pdf", "page": 3, "url": "", "text": "Green tea is steamed."}
     web = {"n": 2, "source": "example.org", "page": 0, "url": "https://example.org/tea", "text": "Black tea is oxidised."}
-    assert citation_label(doc) == "guide.pdf, p. 3"
-    assert citation_label(web) == "https://example.org/tea"
-    assert citation_label({**doc, "page": 0}) == "guide.pdf"
+    assert source_label(doc) == "guide.pdf, p. 3"
+    assert source_label(web) == "https://example.org/tea"
+    assert source_label({**doc, "page": 0}) == "guide.pdf"
     md = answer_markdown("What is tea?", "Green [1] and black [2].", [doc, web])
     assert md.startswith("# What is tea?\n\nGreen [1] and black [2].\n")
     assert "## References" in md
@@ -163,6 +163,6 @@ def test_totals_count_model_tokens_once():
 
 def test_citation_labels_name_rows_and_sections_and_read_old_citations():
     base = {"n": 1, "url": "", "text": "x"}
-    assert citation_label({**base, "source": "s.csv", "page": 0, "place": "rows 12-40"}) == "s.csv, rows 12-40"
-    assert citation_label({**base, "source": "r.docx", "page": 0, "place": "Report > Costs"}) == "r.docx, Report > Costs"
-    assert citation_label({**base, "source": "g.pdf", "page": 3}) == "g.pdf, p. 3"  # stored before "place" existed
+    assert source_label({**base, "source": "s.csv", "page": 0, "place": "rows 12-40"}) == "s.csv, rows 12-40"
+    assert source_label({**base, "source": "r.docx", "page": 0, "place": "Report > Costs"}) == "r.docx, Report > Costs"
+    assert source_label({**base, "source": "g.pdf", "page": 3}) == "g.pdf, p. 3"  # stored before "place" existed

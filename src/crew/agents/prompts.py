@@ -26,17 +26,22 @@ def language_rule(language: str | None) -> str:
     return f"The question is written in {language}: write in {language}, whatever the language of the sources."
 
 
+def _defang(text: str) -> str:
+    """Neutralise fence markers in quoted text, so it cannot close its fence."""
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+
+
 def _line(text: str) -> str:
     # One passage per line, fence markers neutralised: quoted text can neither close the block
     # nor pose as another numbered source.
     text = _HEADING.sub(lambda m: m.group(1).strip() + ":", text)  # "# Tea\nText" -> "Tea: Text"
     flat = " ".join(text.split())
-    return flat.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    return _defang(flat)
 
 
 def fenced(text: str) -> str:
     """Fence a draft: it is model output that may repeat injected text, so it is data too."""
-    return "<<<\n" + text.replace("<<<", "‹‹‹").replace(">>>", "›››") + "\n>>>"
+    return "<<<\n" + _defang(text) + "\n>>>"
 
 
 def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
@@ -44,7 +49,7 @@ def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
     if not evidence:
         return "(no evidence was found)"
     lines = [f"[{n}] {_line(ev['text'][:max_chars])} ({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
-    return "<<<\n" + "\n".join(lines) + "\n>>>"
+    return fenced("\n".join(lines))
 
 
 @lru_cache(maxsize=32)
