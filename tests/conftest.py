@@ -1,13 +1,15 @@
-"""Shared fixtures: a private data dir per test, no web, and a guard that allows loopback only."""
+"""Shared fixtures: a private data dir per test, no web, a guard that allows loopback only, and crews
+built on scripted models."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 
 import pytest
 
-from crew.settings import Settings
+from crew.settings import ROLES, Settings
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -65,6 +67,31 @@ def embedder():
     from crew.embeddings import Embedder
 
     return Embedder()
+
+
+@pytest.fixture
+def make_crew(tmp_path, embedder):
+    """Build a crew over the test's temporary stores: `make(models, tools, **settings_overrides)`.
+
+    `models` maps a role to a chat model, or to a list of replies for a scripted model; roles not
+    given get a scripted model with no replies. No web tools unless given; retries wait 10 ms.
+    """
+    from crew.agents.researcher import WebTools
+    from crew.fake_model import ScriptedChatModel
+    from crew.service import Crew
+
+    def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
+        base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01}
+        settings = Settings(**{**base, **overrides})
+        models = models or {}
+        full = {}
+        for role in ROLES:
+            model = models.get(role) or []
+            full[role] = ScriptedChatModel(responses=list(model)) if isinstance(model, list) else model
+        # One embedding model for the whole session, loaded once.
+        return Crew.from_settings(settings, models=full, tools=tools or WebTools(None, None), embedder=embedder)
+
+    return make
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Start and stop the real servers tests run against, on loopback only."""
+"""Start and stop the real servers tests run against, on loopback only; run the `crew` command line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 
 VENV_BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]  # the repository: app.py, pages/, src/
+APP = ROOT / "app.py"
 
 
 def free_port() -> int:
@@ -31,6 +33,12 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         except httpx.HTTPError:
             time.sleep(0.2)
     raise TimeoutError(f"no answer from {url} within {timeout} s")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m crew ARGS` from the repository root, in this test's environment plus `env`; output as text."""
+    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout)
 
 
 class ChromaServer:
@@ -66,7 +74,7 @@ class ChromaServer:
         return {"CHROMA_HOST": self.host, "CHROMA_PORT": str(self.port)}
 
 
-ROOT = Path(__file__).resolve().parents[1]
+GOAL_BOX = "What should the crew find out?"  # the chat box's placeholder
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, Chromium, StreamlitApp
-
-GOAL_BOX = "What should the crew find out?"
+from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp
 
 pytestmark = [
     pytest.mark.slow,

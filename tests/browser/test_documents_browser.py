@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.documents import makers
-from tests.servers import CHROMIUM, Chromium, StreamlitApp
+from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: bash scripts/setup --dev"),
 ]
-GOAL_BOX = "What should the crew find out?"
 PAGES = [
     "Harbour survey, part one. The tide tables were checked against the gauge.",
     "Harbour survey, part two. Dredging of the east basin is planned for spring.",

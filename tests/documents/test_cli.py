@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.documents import makers
-
-
-def crew(*args):
-    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ))
+from tests.servers import run_cli
 
 
 def test_ingest_every_format_then_search_returns_the_page(tmp_path):
@@ -27,23 +20,23 @@ def test_ingest_every_format_then_search_returns_the_page(tmp_path):
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    out = crew("ingest", *[str(tmp_path / n) for n in files], "--json")
+    out = run_cli("ingest", *[str(tmp_path / n) for n in files], "--json")
     assert out.returncode == 1, out.stderr  # one file failed, the others are stored
     rows = {r["file"]: r for r in json.loads(out.stdout)}
     assert all(rows[n]["status"] == "ok" and rows[n]["chunks"] >= 1 for n in files if n != "fake.pdf"), rows
     assert rows["fake.pdf"]["status"] == "error" and "PNG image" in rows["fake.pdf"]["error"]
     assert "Traceback" not in out.stderr
 
-    out = crew("search", "heron colony Lake Ostrava nests", "--json", "-k", "1")
+    out = run_cli("search", "heron colony Lake Ostrava nests", "--json", "-k", "1")
     hit = json.loads(out.stdout)[0]
     assert (hit["source"], hit["page"]) == ("survey.pdf", 3)
     assert "412 nests" in hit["text"] and hit["chunk_id"]
 
-    hit = json.loads(crew("search", "ciguenas nidos Alcala", "--json", "-k", "1").stdout)[0]
+    hit = json.loads(run_cli("search", "ciguenas nidos Alcala", "--json", "-k", "1").stdout)[0]
     assert hit["source"] == "plain.txt" and "Cigüeñas" in hit["text"]
 
-    out = crew("search", "heron colony Lake Ostrava")
+    out = run_cli("search", "heron colony Lake Ostrava")
     assert out.returncode == 0 and "survey.pdf, p. 3" in out.stdout
 
-    again = crew("ingest", str(tmp_path / "notes.md"), "--json")
+    again = run_cli("ingest", str(tmp_path / "notes.md"), "--json")
     assert again.returncode == 0 and "already in the library" in again.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import time
 
 import pytest
@@ -11,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from crew.library_view import human_size, library_rows, progress_label, summary_line
 from tests.documents import makers
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.servers import APP
 
 
 @pytest.fixture
@@ -170,3 +167,14 @@ def test_cancel_button_stops_a_long_upload_and_nothing_is_listed(page):
     assert at.error[0].value == "long.pdf: not added: cancelled; nothing of it is stored"
     assert "No documents in this workspace yet" in at.info[0].value
     assert not any(b.label == "Cancel" for b in at.button)  # gone once the upload is over
+
+
+def test_documents_work_when_the_configured_model_cannot_be_built(monkeypatch):
+    monkeypatch.setenv("CREW_MODEL", "nosuchprovider:model")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/2_Documents.py").run()
+    assert not at.exception, at.exception
+    at.file_uploader[0].set_value(("tea.md", b"# Tea\n\nGreen tea.\n", "text/markdown"))
+    at.button[0].click().run()
+    added(at)
+    assert list(at.dataframe[0].value["Name"]) == ["tea.md"]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 
 from crew.memory import Chunk, Memory, chroma_client, fuse
 from tests.documents import makers
+from tests.servers import run_cli
 
 VENDORS = ["Papelera Norte", "Oficinas Sur", "Suministros Tajo", "Distribuciones Ebro"]
 
@@ -120,21 +118,16 @@ def test_upsert_replaces_keywords_too(store):
     assert ws.keyword_count("findings") == ws.count("findings") == 1
 
 
-def _cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
-
-
 def test_server_mode_shares_the_keyword_index_between_processes(tmp_path, chroma_server, embedder):
     """Two app processes on one Chroma server and one data dir: what one ingests, the other finds by keyword."""
     data = tmp_path / "shared"
     env = {"CREW_DATA_DIR": str(data), **chroma_server.env()}
     pdf = tmp_path / "survey.pdf"
     pdf.write_bytes(makers.pdf(["Nothing much here.", "Or here.", "Well W-4471 shows nitrate at 61 mg per litre."]))
-    out = _cli("ingest", str(pdf), "--json", env=env)
+    out = run_cli("ingest", str(pdf), "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["status"] == "ok"
-    out = _cli("search", "W-4471", "--json", "-k", "1", env=env)
+    out = run_cli("search", "W-4471", "--json", "-k", "1", env=env)
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)[0]
     assert (row["source"], row["page"]) == ("survey.pdf", 3)
@@ -148,7 +141,7 @@ def test_server_mode_shares_the_keyword_index_between_processes(tmp_path, chroma
 
     lib = Library.beside(data, memory)
     assert lib.delete("default", lib.documents("default")[0].doc_id)
-    assert json.loads(_cli("search", "W-4471", "--json", env=env).stdout) == []
+    assert json.loads(run_cli("search", "W-4471", "--json", env=env).stdout) == []
 
 
 def test_words_are_stemmed_and_question_words_ignored(store):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from crew.ingest import ingest_bytes
 from crew.library import Library
 from tests.documents import makers
 

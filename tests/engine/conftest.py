@@ -1,25 +1,8 @@
-"""Build a crew over temporary stores with the models and tools a test chooses."""
+"""Store passages for crews built by make_crew (tests/conftest.py)."""
 
 import pytest
 
-from crew.agents.researcher import WebTools
-from crew.fake_model import ScriptedChatModel
 from crew.memory import Chunk
-from crew.service import Crew
-
-
-@pytest.fixture
-def make_crew(settings):
-    def make(models=None, tools=None, **overrides):
-        s = settings.model_copy(update=overrides)
-        if models is None:
-            models = {}
-        elif not isinstance(models, dict):
-            models = {r: models for r in ("coordinator", "researcher", "writer", "critic")}
-        full = {r: models.get(r) or ScriptedChatModel(responses=[]) for r in ("coordinator", "researcher", "writer", "critic")}
-        return Crew.from_settings(s, models=full, tools=tools or WebTools(None, None))
-
-    return make
 
 
 @pytest.fixture

@@ -1,16 +1,10 @@
 """The command-line contract: JSON on stdout only, one-line errors, exit codes 0/1/2."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-
-def crew(*args, env=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+from tests.servers import run_cli
 
 
 def assert_one_line_error(out, *words):
@@ -25,16 +19,16 @@ def assert_one_line_error(out, *words):
 def test_ingest_search_and_run_with_the_fake_model(tmp_path):
     doc = tmp_path / "tea.md"
     doc.write_text("# Tea\n\nA cup of green tea has about 30 mg of caffeine.\n\n## Origin\n\nGreen tea comes from China.\n")
-    out = crew("ingest", str(doc), "--workspace", "w1", "--json")
+    out = run_cli("ingest", str(doc), "--workspace", "w1", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"file": "tea.md", "status": "ok", "chunks": 2, "error": ""}]
 
-    out = crew("search", "caffeine", "--workspace", "w1", "-k", "1", "--json")
+    out = run_cli("search", "caffeine", "--workspace", "w1", "-k", "1", "--json")
     rows = json.loads(out.stdout)
     assert len(rows) == 1 and "30 mg" in rows[0]["text"]
     assert set(rows[0]) >= {"text", "source", "page", "score", "chunk_id"}
 
-    out = crew("run", "How much caffeine is in green tea?", "--workspace", "w1", "--model", "fake", "--json")
+    out = run_cli("run", "How much caffeine is in green tea?", "--workspace", "w1", "--model", "fake", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)  # stdout holds exactly one JSON document
     assert set(doc) >= {"answer", "citations", "steps", "limit_hit", "trace_id"}
@@ -44,20 +38,20 @@ def test_ingest_search_and_run_with_the_fake_model(tmp_path):
     assert [s["agent"] for s in doc["steps"]] == ["coordinator", "researcher", "writer", "critic"]
     assert all(set(s) == {"agent", "kind", "ms", "tokens_in", "tokens_out"} for s in doc["steps"])
 
-    other = json.loads(crew("search", "caffeine", "--workspace", "w2", "--json").stdout)
+    other = json.loads(run_cli("search", "caffeine", "--workspace", "w2", "--json").stdout)
     assert other == []  # another workspace sees nothing
 
 
 def test_partial_ingest_exits_1_and_keeps_the_good_files(tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("Some real text about oolong tea.")
-    out = crew("ingest", str(good), str(tmp_path / "missing.txt"), str(tmp_path), "--json")
+    out = run_cli("ingest", str(good), str(tmp_path / "missing.txt"), str(tmp_path), "--json")
     assert out.returncode == 1
     rows = json.loads(out.stdout)
     assert [r["status"] for r in rows] == ["ok", "error", "error"]
     assert "cannot read" in rows[1]["error"]
     assert "Traceback" not in out.stderr
-    assert json.loads(crew("search", "oolong", "--json").stdout)[0]["source"] == "good.txt"
+    assert json.loads(run_cli("search", "oolong", "--json").stdout)[0]["source"] == "good.txt"
 
 
 @pytest.mark.parametrize(
@@ -71,8 +65,8 @@ def test_partial_ingest_exits_1_and_keeps_the_good_files(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, words):
-    assert_one_line_error(crew(*args), *words)
+    assert_one_line_error(run_cli(*args), *words)
 
 
 def test_bad_setting_in_the_environment_is_one_line():
-    assert_one_line_error(crew("run", "goal", "--model", "fake", env={"CREW_MAX_REVISIONS": "lots"}), "max_revisions")
+    assert_one_line_error(run_cli("run", "goal", "--model", "fake", env={"CREW_MAX_REVISIONS": "lots"}), "max_revisions")

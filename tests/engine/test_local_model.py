@@ -1,7 +1,6 @@
 """The embedded model, really run: offline, in-process, and behind llama.cpp's OpenAI-compatible server."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,15 +12,10 @@ import pytest
 from crew.agents.coordinator import Plan
 from crew.llm import embedded_gguf
 from crew.local_model import LocalChatModel
-from tests.servers import free_port
+from tests.servers import free_port, run_cli
 
 pytestmark = pytest.mark.slow
 ROLES = {"coordinator", "researcher", "writer", "critic"}
-
-
-def crew(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 def assert_cited_answer(doc):
@@ -37,7 +31,7 @@ def tea_workspace(tmp_path):
     doc = tmp_path / "tea.md"
     doc.write_text("# Green tea\n\nA cup of green tea has about 30 mg of caffeine.\n\n"
                    "## Catechins\n\nGreen tea is rich in catechins such as EGCG, which are antioxidants.\n")
-    assert crew("ingest", str(doc), "--workspace", "tea").returncode == 0
+    assert run_cli("ingest", str(doc), "--workspace", "tea").returncode == 0
 
 
 def test_structured_output_from_the_tiny_model_is_valid():
@@ -49,7 +43,7 @@ def test_structured_output_from_the_tiny_model_is_valid():
 
 
 def test_cli_run_on_the_embedded_model_offline(tea_workspace):
-    out = crew("run", "How much caffeine does green tea have?", "--workspace", "tea", "--json")
+    out = run_cli("run", "How much caffeine does green tea have?", "--workspace", "tea", "--json", timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert_cited_answer(json.loads(out.stdout))
 
@@ -86,8 +80,9 @@ def llama_server(tmp_path):
 
 def test_a_turn_through_the_openai_client_and_server(tea_workspace, llama_server):
     base, log = llama_server
-    out = crew("run", "How much caffeine does green tea have?", "--workspace", "tea", "--model", "openai:smollm2", "--json",
-               env={"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-local-test", "CREW_OPENAI_STRUCTURED": "json_object_schema"})
+    out = run_cli("run", "How much caffeine does green tea have?", "--workspace", "tea", "--model", "openai:smollm2", "--json",
+                  env={"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-local-test", "CREW_OPENAI_STRUCTURED": "json_object_schema"},
+                  timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     doc = json.loads(out.stdout)
     assert doc["error"] is None, doc["error"]

@@ -1,11 +1,11 @@
 """The UI caches built models by the settings they were built from: that list must be complete."""
 
 import re
-from pathlib import Path
 
 from crew.llm import MODEL_BUILD_FIELDS
+from tests.servers import ROOT
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "crew"
+SRC = ROOT / "src" / "crew"
 NOT_BUILD_FIELDS = {"model_for", "openai_api_key", "anthropic_api_key"}  # the spec, and keys (fingerprinted)
 
 

@@ -3,9 +3,10 @@
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "crew"
+from tests.servers import ROOT
+
+SRC = ROOT / "src" / "crew"
 
 
 def test_no_module_imports_streamlit():

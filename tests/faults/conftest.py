@@ -1,4 +1,4 @@
-"""Fixtures for breaking things on purpose: crews over temporary stores with scripted models, a
+"""Fixtures for breaking things on purpose (crews come from make_crew in tests/conftest.py): a
 real Chroma server on a loopback port that tests stop and restart, and a hook that acts when
 the crew reports a retry.
 """
@@ -8,31 +8,13 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-from crew.agents.researcher import WebTools
-from crew.fake_model import ScriptedChatModel
-from crew.service import Crew
-from crew.settings import ROLES, Settings
 from tests.servers import ChromaServer
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-@pytest.fixture
-def make_crew(tmp_path, embedder):
-    """Build a crew over temporary stores; roles not given get a scripted model with no replies."""
-
-    def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
-        base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01}
-        settings = Settings(**{**base, **overrides})
-        models = models or {}
-        full = {r: models.get(r) or ScriptedChatModel(responses=[]) for r in ROLES}
-        return Crew.from_settings(settings, models=full, tools=tools or WebTools(None, None), embedder=embedder)
-
-    return make
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import pytest
 
-from crew.embeddings import Embedder
 from crew.memory import Chunk, Memory, chroma_client
 
 

@@ -1,14 +1,12 @@
 """With authentication configured, a person must sign in and works only in their own workspace."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from crew.identity import workspace_for_user
 from crew.memory import WorkspaceError, check_workspace
+from tests.servers import APP
 
-ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "not-a-real-secret",
         "client_id": "crew-test", "client_secret": "not-a-real-secret",
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
@@ -34,7 +32,7 @@ def test_each_person_gets_their_own_workspace():
 @pytest.mark.parametrize("page", ["app.py", "pages/3_Traces.py", "pages/4_Settings.py"])
 def test_signed_out_people_see_only_the_sign_in_screen(page, monkeypatch):
     monkeypatch.setenv("CREW_MODEL", "fake")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)  # the app's entry, as `streamlit run`
+    at = AppTest.from_file(str(APP), default_timeout=60)  # the app's entry, as `streamlit run`
     at.secrets["auth"] = AUTH
     at.run()
     at.switch_page(page).run()
@@ -45,7 +43,7 @@ def test_signed_out_people_see_only_the_sign_in_screen(page, monkeypatch):
 
 def test_without_auth_the_picker_says_single_user_mode(monkeypatch):
     monkeypatch.setenv("CREW_MODEL", "fake")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "Workspace" in [s.label for s in at.selectbox]
     assert any("Single-user mode" in c.value for c in at.caption)

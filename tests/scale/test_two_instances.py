@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, Chromium, StreamlitApp
+from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(300),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: bash scripts/setup --dev"),
 ]
-GOAL_BOX = "What should the crew find out?"
 REPORT = "Project Heron status: the launch code word is HERON-4417, agreed on 3 March.\n"
 
 

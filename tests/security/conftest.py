@@ -1,5 +1,5 @@
 """Fixtures for attacking the crew: loopback HTTP servers that count every hit, a lab network that
-maps pretend-public addresses onto them, and crews wired to scripted (obedient) models.
+maps pretend-public addresses onto them (crews come from make_crew in tests/conftest.py).
 
 Nothing here opens a connection beyond 127.0.0.1: the lab transport refuses any other address
 instead of passing it on, and the session-wide guard in tests/conftest.py backs it up.
@@ -15,11 +15,6 @@ from typing import Any, Callable
 
 import httpx
 import pytest
-
-from crew.agents.researcher import WebTools
-from crew.fake_model import ScriptedChatModel
-from crew.service import Crew
-from crew.settings import ROLES, Settings
 
 # Addresses the tests pretend are on the public internet; the lab transport maps them to
 # loopback servers, so no packet ever leaves the machine.
@@ -169,17 +164,3 @@ def resolver(table: dict[str, list[str]], calls: list | None = None) -> Callable
         return list(table[host])
 
     return resolve
-
-
-@pytest.fixture
-def make_crew(tmp_path, embedder):
-    """Build a crew over temporary stores with scripted models and the tools a test chooses."""
-
-    def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
-        settings = Settings(data_dir=tmp_path / "data", model="fake", web_search=False, retry_wait_s=0.01, **overrides)
-        models = models or {}
-        full = {r: models.get(r) or ScriptedChatModel(responses=[]) for r in ROLES}
-        # One embedding model for the whole session, loaded once.
-        return Crew.from_settings(settings, models=full, tools=tools or WebTools(None, None), embedder=embedder)
-
-    return make

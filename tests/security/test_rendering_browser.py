@@ -9,17 +9,12 @@ there any live element (script, img with the handler, javascript: link) built fr
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, ROOT, Chromium, StreamlitApp
-
-GOAL_BOX = "What should the crew find out?"
+from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp, run_cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,13 +36,12 @@ MARKERS = ["__xss_script", "__xss_img", "__xss_link", "__xss_md", "__xss_iframe"
 @pytest.fixture
 def app_url(tmp_path):
     data = tmp_path / "data"
-    env = {**os.environ, "CREW_MODEL": "fake", "CREW_DATA_DIR": str(data), "CREW_WEB_SEARCH": "false"}
+    env = {"CREW_MODEL": "fake", "CREW_DATA_DIR": str(data), "CREW_WEB_SEARCH": "false"}
     docs = []
     for name, text in PAYLOADS.items():
         docs.append(tmp_path / name)
         docs[-1].write_text(text)
-    ingest = subprocess.run([sys.executable, "-m", "crew", "ingest", *map(str, docs), "--workspace", "default", "--json"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    ingest = run_cli("ingest", *map(str, docs), "--workspace", "default", "--json", env=env)
     assert ingest.returncode == 0, ingest.stderr[-2000:]
     with StreamlitApp(tmp_path / "streamlit.log", {"CREW_MODEL": "fake", "CREW_DATA_DIR": str(data)}) as app:
         yield app.url

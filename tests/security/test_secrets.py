@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ import pytest
 from crew.redact import MASK, redact, remember_secret
 from crew.service import Crew
 from crew.settings import Settings
+from tests.servers import run_cli
 
 OPENAI_KEY = "sk-test-" + secrets.token_hex(20)
 ANTHROPIC_KEY = "sk-ant-test-" + secrets.token_hex(20)
@@ -109,10 +107,10 @@ def test_failed_provider_turns_leak_no_key(provider, tmp_path, embedder, caplog,
 
 def test_the_cli_prints_no_key(provider):
     provider.routes["/v1/chat/completions"] = echo(401)
-    env = dict(os.environ, OPENAI_BASE_URL=f"{provider.base}/v1", CREW_RETRY_WAIT_S="0.01")
+    env = {"OPENAI_BASE_URL": f"{provider.base}/v1", "CREW_RETRY_WAIT_S": "0.01"}
     for args in (["run", "What is in green tea?", "--model", "openai:gpt-test", "--json"],
                  ["run", "What is in green tea?", "--model", "openai:gpt-test"]):
-        done = subprocess.run([sys.executable, "-m", "crew", *args], env=env, capture_output=True, text=True, timeout=180)
+        done = run_cli(*args, env=env)
         assert "401" in done.stdout + done.stderr or "failed" in done.stdout + done.stderr, done.stderr[-2000:]
         assert leaks(done.stdout) == [] and leaks(done.stderr) == []
     assert any(OPENAI_KEY in json.dumps(h.headers) for h in provider.hits)

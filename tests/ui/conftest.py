@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from crew.fake_model import ScriptedChatModel
 from crew.settings import ROLES, Settings
 from pages.common.crew_access import MODELS_HOOK, live_registry
+from tests.servers import APP
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 TEA = (b"# Green tea\n\nGreen tea is made from the unoxidised leaves of Camellia sinensis. "
        b"A cup holds about 30 mg of caffeine.\n")
 

@@ -11,7 +11,8 @@ from crew.agents.critic import Review
 from crew.chats import ChatStore
 from crew.settings import Settings
 from pages.common.crew_access import MODELS_HOOK, live_registry
-from tests.ui.conftest import APP, TEA
+from tests.servers import APP
+from tests.ui.conftest import TEA
 
 AGENT = re.compile(r"(Coordinator|Researcher|Writer|Critic|You) · ")
 

@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from crew.agents.coordinator import Plan
 from crew.agents.critic import Review
-from crew.fake_model import ScriptedChatModel
-from crew.service import Crew
-from crew.settings import ROLES
+from tests.servers import run_cli
 
 
-def crew_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crew", "traces", *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=120)
-
-
-def run_turns(settings, *goals: str, workspace: str = "default") -> list[str]:
+def run_turns(make_crew, *goals: str, workspace: str = "default") -> list[str]:
     n = len(goals)
-    models = {"coordinator": ScriptedChatModel(responses=[Plan(subquestions=["a", "b"])] * n),
-              "researcher": ScriptedChatModel(responses=[]),
-              "writer": ScriptedChatModel(responses=["An answer."] * n),
-              "critic": ScriptedChatModel(responses=[Review(decision="approve")] * n)}
-    crew = Crew.from_settings(settings, models=models)
+    crew = make_crew({"coordinator": [Plan(subquestions=["a", "b"])] * n, "writer": ["An answer."] * n,
+                      "critic": [Review(decision="approve")] * n})
     return [crew.run_turn(workspace, "chat", g).run().turn_id for g in goals]
 
 
-def test_traces_last_json_prints_the_span_tree_with_tokens(settings):
-    first, last = run_turns(settings, "first goal", "second goal")
-    out = crew_cli("--last", "--json")
+def test_traces_last_json_prints_the_span_tree_with_tokens(make_crew):
+    first, last = run_turns(make_crew, "first goal", "second goal")
+    out = run_cli("traces", "--last", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["turn"]["turn_id"] == last and doc["turn"]["goal"] == "second goal"
@@ -43,20 +30,20 @@ def test_traces_last_json_prints_the_span_tree_with_tokens(settings):
     assert doc["totals"]["cost_usd"] == 0
 
 
-def test_traces_lists_recent_turns_and_respects_the_workspace(settings):
-    run_turns(settings, "mine", workspace="alpha")
-    listed = json.loads(crew_cli("--json", "--workspace", "alpha").stdout)
+def test_traces_lists_recent_turns_and_respects_the_workspace(make_crew):
+    run_turns(make_crew, "mine", workspace="alpha")
+    listed = json.loads(run_cli("traces", "--json", "--workspace", "alpha").stdout)
     assert [d["turn"]["goal"] for d in listed] == ["mine"]
-    assert json.loads(crew_cli("--json", "--workspace", "beta").stdout) == []
-    text = crew_cli("--workspace", "alpha")
+    assert json.loads(run_cli("traces", "--json", "--workspace", "beta").stdout) == []
+    text = run_cli("traces", "--workspace", "alpha")
     assert text.returncode == 0 and "mine" in text.stdout and "done" in text.stdout
-    tree = crew_cli("--last", "--workspace", "alpha").stdout
+    tree = run_cli("traces", "--last", "--workspace", "alpha").stdout
     assert "turn: mine" in tree and "coordinator:" in tree and "llm Plan" in tree
 
 
 def test_traces_with_no_data_or_bad_input(tmp_path):
-    empty = crew_cli("--last", "--json")
+    empty = run_cli("traces", "--last", "--json")
     assert empty.returncode == 0 and json.loads(empty.stdout) is None
     assert not (tmp_path / "data").exists()  # reading never creates the data dir
-    bad = crew_cli("--workspace", "../etc")
+    bad = run_cli("traces", "--workspace", "../etc")
     assert bad.returncode == 2 and bad.stderr.startswith("crew: bad workspace name") and "Traceback" not in bad.stderr

@@ -8,20 +8,12 @@ import pytest
 
 from crew.agents.coordinator import Plan
 from crew.agents.critic import Review
-from crew.fake_model import ScriptedChatModel
 from crew.live import LiveRegistry, LiveTurn
-from crew.service import Crew
-from crew.settings import ROLES
 
 
-def crew_with(settings, **replies) -> Crew:
-    models = {role: ScriptedChatModel(responses=list(replies.get(role, []))) for role in ROLES}
-    return Crew.from_settings(settings, models=models)
-
-
-def test_a_live_turn_keeps_every_event_and_reports_its_end(settings):
-    crew = crew_with(settings, coordinator=[Plan(subquestions=["q"])], writer=["An answer."],
-                     critic=[Review(decision="approve")])
+def test_a_live_turn_keeps_every_event_and_reports_its_end(make_crew):
+    crew = make_crew(dict(coordinator=[Plan(subquestions=["q"])], writer=["An answer."],
+                          critic=[Review(decision="approve")]))
     seen, done_with = [], []
     live = LiveTurn(crew.run_turn("w", "chat", "goal"), on_event=lambda lv, e: seen.append(e.kind),
                     on_done=lambda lv: done_with.append((lv.done, lv.events[-1].kind)))
@@ -37,14 +29,14 @@ def test_a_live_turn_keeps_every_event_and_reports_its_end(settings):
     assert [e.kind for e in live.follow() if e is not None] == followed
 
 
-def test_stop_ends_a_turn_stuck_in_a_model_call(settings):
+def test_stop_ends_a_turn_stuck_in_a_model_call(make_crew):
     release = threading.Event()
 
     def slow_plan(messages):
         release.wait(30)  # a model call that cannot be interrupted
         return Plan(subquestions=["q"])
 
-    crew = crew_with(settings, coordinator=[slow_plan])
+    crew = make_crew(dict(coordinator=[slow_plan]))
     live = LiveTurn(crew.run_turn("w", "chat", "goal")).start()
     for event in live.follow(tick=0.05):
         if event is not None and event.kind == "step_started":
@@ -71,10 +63,10 @@ def test_a_failing_turn_still_ends_with_a_final_event():
     assert live.events[-1].data["status"] == "error" and "disk on fire" in live.events[-1].text
 
 
-def test_the_registry_finds_a_chats_turn_and_refuses_a_second_while_it_runs(settings):
+def test_the_registry_finds_a_chats_turn_and_refuses_a_second_while_it_runs(make_crew):
     release = threading.Event()
-    crew = crew_with(settings, coordinator=[lambda m: release.wait(30) and Plan(subquestions=["q"])],
-                     writer=["a"], critic=[Review(decision="approve")])
+    crew = make_crew(dict(coordinator=[lambda m: release.wait(30) and Plan(subquestions=["q"])],
+                          writer=["a"], critic=[Review(decision="approve")]))
     registry = LiveRegistry()
     live = registry.start(("w", "chat"), LiveTurn(crew.run_turn("w", "chat", "goal")))
     assert registry.get(("w", "chat")) is live and registry.running() == [live]

@@ -6,27 +6,30 @@ import pytest
 
 from crew.agents.coordinator import Plan
 from crew.agents.critic import Review
-from crew.fake_model import ScriptedChatModel
 from crew.memory import Chunk
 from crew.service import Crew, EmptyGoal, NotPaused
-from crew.settings import ROLES
 from crew.tracing import price_table
 
 
-def crew_with(settings, **replies) -> Crew:
-    models = {role: ScriptedChatModel(responses=list(replies.get(role, []))) for role in ROLES}
-    crew = Crew.from_settings(settings, models=models)
-    crew.memory.workspace("w").add("documents", [Chunk(text="Green tea is steamed.", source="tea.md", doc_id="d", position=0)])
-    return crew
+@pytest.fixture
+def crew_with(make_crew):
+    """make_crew, with one passage about green tea stored in workspace "w"."""
+
+    def make(models=None, **overrides) -> Crew:
+        crew = make_crew(models, **overrides)
+        crew.memory.workspace("w").add("documents", [Chunk(text="Green tea is steamed.", source="tea.md", doc_id="d", position=0)])
+        return crew
+
+    return make
 
 
 def steps(events):
     return [(e.agent, e.data["step"]) for e in events if e.kind == "step_started"]
 
 
-def test_a_reviewed_plan_pauses_then_resumes_from_the_checkpoint_with_the_edits(settings):
-    crew = crew_with(settings, coordinator=[Plan(subquestions=["original"])], writer=["Steamed [1]."],
-                     critic=[Review(decision="approve")])
+def test_a_reviewed_plan_pauses_then_resumes_from_the_checkpoint_with_the_edits(crew_with):
+    crew = crew_with(dict(coordinator=[Plan(subquestions=["original"])], writer=["Steamed [1]."],
+                          critic=[Review(decision="approve")]))
     turn = crew.run_turn("w", "chat", "How is green tea made?", review_plan=True)
     first = list(turn)
     assert steps(first) == [("coordinator", "plan")]
@@ -50,8 +53,8 @@ def test_a_reviewed_plan_pauses_then_resumes_from_the_checkpoint_with_the_edits(
     assert len(trace) == 1 and trace[0]["status"] == "done"  # one trace for the whole turn
 
 
-def test_without_review_the_turn_runs_straight_through(settings):
-    crew = crew_with(settings, coordinator=[Plan(subquestions=["q"])], writer=["a"], critic=[Review(decision="approve")])
+def test_without_review_the_turn_runs_straight_through(crew_with):
+    crew = crew_with(dict(coordinator=[Plan(subquestions=["q"])], writer=["a"], critic=[Review(decision="approve")]))
     turn = crew.run_turn("w", "chat", "goal")
     events = list(turn)
     assert steps(events) == [("coordinator", "plan"), ("researcher", "research"), ("writer", "draft"), ("critic", "critique")]
@@ -60,8 +63,8 @@ def test_without_review_the_turn_runs_straight_through(settings):
         crew.resume_turn("w", "chat", turn.turn_id, "goal", ["q"])
 
 
-def test_resuming_with_an_empty_plan_is_refused(settings):
-    crew = crew_with(settings, coordinator=[Plan(subquestions=["q"])])
+def test_resuming_with_an_empty_plan_is_refused(crew_with):
+    crew = crew_with(dict(coordinator=[Plan(subquestions=["q"])]))
     turn = crew.run_turn("w", "chat", "goal", review_plan=True)
     turn.run()
     with pytest.raises(EmptyGoal):
@@ -75,13 +78,13 @@ def test_prices_match_the_longest_model_prefix():
     assert price("", 10**6, 10**6) == 0.0 and price("smollm2", 10**6, 10**6) == 0.0
 
 
-def test_priced_model_calls_add_up_in_the_trace(settings):
+def test_priced_model_calls_add_up_in_the_trace(crew_with):
     from langchain_core.messages import AIMessage
 
-    priced = settings.model_copy(update={"prices": {"scripted-pro": (1.0, 2.0)}})
     reply = AIMessage(content="Steamed [1].", response_metadata={"model_name": "scripted-pro-1"},
                       usage_metadata={"input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500})
-    crew = crew_with(priced, coordinator=[Plan(subquestions=["q"])], writer=[reply], critic=[Review(decision="approve")])
+    crew = crew_with(dict(coordinator=[Plan(subquestions=["q"])], writer=[reply], critic=[Review(decision="approve")]),
+                     prices={"scripted-pro": (1.0, 2.0)})
     crew.run_turn("w", "chat", "goal").run()
     turn = crew.traces.turns("w")[0]
     assert turn["cost"] == pytest.approx(0.002)  # 1000 * 1 + 500 * 2 per million; other calls unpriced
@@ -89,9 +92,9 @@ def test_priced_model_calls_add_up_in_the_trace(settings):
     assert writer_llm[0]["cost"] == pytest.approx(0.002)
 
 
-def test_forgetting_a_chat_deletes_its_traces_and_checkpoints_only(settings):
-    crew = crew_with(settings, coordinator=[Plan(subquestions=["q"])] * 2, writer=["a", "b"],
-                     critic=[Review(decision="approve")] * 2)
+def test_forgetting_a_chat_deletes_its_traces_and_checkpoints_only(crew_with):
+    crew = crew_with(dict(coordinator=[Plan(subquestions=["q"])] * 2, writer=["a", "b"],
+                          critic=[Review(decision="approve")] * 2))
     gone = crew.run_turn("w", "chat-1", "goal 1")
     gone.run()
     kept = crew.run_turn("w", "chat-2", "goal 2")
@@ -105,8 +108,8 @@ def test_forgetting_a_chat_deletes_its_traces_and_checkpoints_only(settings):
     assert crew.checkpointer.get_tuple({"configurable": {"thread_id": kept.turn_id}}) is not None
 
 
-def test_a_crew_with_other_settings_shares_the_stores(settings):
-    crew = crew_with(settings)
+def test_a_crew_with_other_settings_shares_the_stores(crew_with, settings):
+    crew = crew_with()
     other = crew.with_settings(settings.model_copy(update={"max_revisions": 0}), models=crew.models)
     assert other.memory is crew.memory and other.traces is crew.traces and other.checkpointer is crew.checkpointer
     assert other.settings.max_revisions == 0 and crew.settings.max_revisions == 2
