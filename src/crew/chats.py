@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from crew.db import connect
+from crew.db import SqlStore
 from crew.events import Event
 from crew.owners import owner_alive, process_owner
 
@@ -96,17 +95,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class ChatStore:
+class ChatStore(SqlStore):
     """Chats and their turns in SQLite; safe to share between threads and sessions."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
-        self._conn.executescript(SCHEMA)
-        self._lock = threading.Lock()
-
-    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, args)
+        super().__init__(path, SCHEMA)
 
     # Chats -------------------------------------------------------------------------------------
 
@@ -115,83 +108,81 @@ class ChatStore:
 
         With sign-in (issue 5) the picker lists the signed-in person's workspaces instead.
         """
-        rows = self._exec("SELECT DISTINCT workspace FROM chats ORDER BY workspace").fetchall()
+        rows = self.rows("SELECT DISTINCT workspace FROM chats ORDER BY workspace")
         return [r["workspace"] for r in rows]
 
     def create(self, workspace: str, title: str = "New chat", review_plan: bool = False) -> Chat:
         now = time.time()
         chat = Chat(uuid.uuid4().hex[:16], workspace, title_from(title), now, now, review_plan)
-        self._exec("INSERT INTO chats(chat_id, workspace, title, created, updated, review_plan) VALUES (?,?,?,?,?,?)",
+        self.run("INSERT INTO chats(chat_id, workspace, title, created, updated, review_plan) VALUES (?,?,?,?,?,?)",
                    (chat.chat_id, workspace, chat.title, now, now, int(review_plan)))
         return chat
 
     def list(self, workspace: str, limit: int = 200) -> list[Chat]:
-        rows = self._exec("SELECT * FROM chats WHERE workspace = ? ORDER BY updated DESC LIMIT ?", (workspace, limit)).fetchall()
+        rows = self.rows("SELECT * FROM chats WHERE workspace = ? ORDER BY updated DESC LIMIT ?", (workspace, limit))
         return [_chat(r) for r in rows]
 
     def get(self, workspace: str, chat_id: str) -> Chat | None:
-        row = self._exec("SELECT * FROM chats WHERE workspace = ? AND chat_id = ?", (workspace, chat_id)).fetchone()
+        row = self.row("SELECT * FROM chats WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))
         return _chat(row) if row else None
 
     def rename(self, workspace: str, chat_id: str, title: str) -> Chat:
         title = title_from(title)
-        cur = self._exec("UPDATE chats SET title = ? WHERE workspace = ? AND chat_id = ?", (title, workspace, chat_id))
-        if cur.rowcount == 0:
+        if not self.run("UPDATE chats SET title = ? WHERE workspace = ? AND chat_id = ?", (title, workspace, chat_id)):
             raise ChatNotFound(chat_id)
         return self.get(workspace, chat_id)  # type: ignore[return-value]
 
     def set_review_plan(self, workspace: str, chat_id: str, on: bool) -> None:
-        cur = self._exec("UPDATE chats SET review_plan = ? WHERE workspace = ? AND chat_id = ?", (int(on), workspace, chat_id))
-        if cur.rowcount == 0:
+        if not self.run("UPDATE chats SET review_plan = ? WHERE workspace = ? AND chat_id = ?",
+                        (int(on), workspace, chat_id)):
             raise ChatNotFound(chat_id)
 
     def delete(self, workspace: str, chat_id: str) -> list[str]:
         """Delete a chat and its turns; return the deleted turn ids (their traces go too)."""
-        ids = [r["turn_id"] for r in self._exec(
-            "SELECT turn_id FROM chat_turns WHERE workspace = ? AND chat_id = ?", (workspace, chat_id)).fetchall()]
-        self._exec("DELETE FROM chat_turns WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))
-        cur = self._exec("DELETE FROM chats WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))
-        if cur.rowcount == 0:
+        with self.transaction() as tx:
+            ids = [r["turn_id"] for r in tx.rows(
+                "SELECT turn_id FROM chat_turns WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))]
+            tx.run("DELETE FROM chat_turns WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))
+            deleted = tx.run("DELETE FROM chats WHERE workspace = ? AND chat_id = ?", (workspace, chat_id))
+        if not deleted:
             raise ChatNotFound(chat_id)
         return ids
-
-    def _touch(self, workspace: str, chat_id: str, now: float) -> None:
-        self._exec("UPDATE chats SET updated = ? WHERE workspace = ? AND chat_id = ?", (now, workspace, chat_id))
 
     # Turns -------------------------------------------------------------------------------------
 
     def start_turn(self, workspace: str, chat_id: str, turn_id: str, goal: str, kind: str = "turn") -> None:
         """Record a turn as running, so a reload during the run still shows its goal."""
-        if self.get(workspace, chat_id) is None:
-            raise ChatNotFound(chat_id)
         now = time.time()
-        # A resumed turn (same id) runs again, now owned by this process.
-        self._exec("INSERT INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started, owner, heartbeat)"
+        with self.transaction() as tx:
+            if not tx.run("UPDATE chats SET updated = ? WHERE workspace = ? AND chat_id = ?", (now, workspace, chat_id)):
+                raise ChatNotFound(chat_id)
+            # A resumed turn (same id) runs again, now owned by this process.
+            tx.run("INSERT INTO chat_turns(turn_id, chat_id, workspace, kind, goal, started, owner, heartbeat)"
                    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(turn_id) DO UPDATE SET status = 'running',"
                    " owner = excluded.owner, heartbeat = excluded.heartbeat WHERE chat_turns.workspace = excluded.workspace",
                    (turn_id, chat_id, workspace, kind, goal, now, process_owner(), now))
-        self._touch(workspace, chat_id, now)
 
     def save_turn(self, workspace: str, chat_id: str, turn_id: str, *, events: Iterable[Event | dict[str, Any]],
                   status: str, answer: str = "", citations: list[dict[str, Any]] | None = None, ended: float | None = None) -> None:
         """Store what a turn has shown so far (all of it once it ends); tokens are left out."""
-        cur = self._exec(
-            "UPDATE chat_turns SET status = ?, answer = ?, citations = ?, events = ?, ended = ?, heartbeat = ?"
-            " WHERE workspace = ? AND chat_id = ? AND turn_id = ?",
-            (status, answer, _dumps(citations or []), _dumps(_storable(events)), ended, time.time(),
-             workspace, chat_id, turn_id),
-        )
-        if cur.rowcount == 0:
-            raise ChatNotFound(f"turn {turn_id} of chat {chat_id}")
-        self._touch(workspace, chat_id, time.time())
+        now = time.time()
+        with self.transaction() as tx:
+            if not tx.run(
+                "UPDATE chat_turns SET status = ?, answer = ?, citations = ?, events = ?, ended = ?, heartbeat = ?"
+                " WHERE workspace = ? AND chat_id = ? AND turn_id = ?",
+                (status, answer, _dumps(citations or []), _dumps(_storable(events)), ended, now,
+                 workspace, chat_id, turn_id),
+            ):
+                raise ChatNotFound(f"turn {turn_id} of chat {chat_id}")
+            tx.run("UPDATE chats SET updated = ? WHERE workspace = ? AND chat_id = ?", (now, workspace, chat_id))
 
     def add_upload(self, workspace: str, chat_id: str, names: list[str], results: list[dict[str, Any]]) -> str:
         """Record files added through the chat box, with how each one went."""
         turn_id = uuid.uuid4().hex[:16]
         self.start_turn(workspace, chat_id, turn_id, ", ".join(names), kind="upload")
         ok = all(r.get("status") == "ok" for r in results)
-        self._exec("UPDATE chat_turns SET status = ?, extra = ?, ended = ? WHERE workspace = ? AND turn_id = ?",
-                   ("done" if ok else "error", _dumps({"files": results}), time.time(), workspace, turn_id))
+        self.run("UPDATE chat_turns SET status = ?, extra = ?, ended = ? WHERE workspace = ? AND turn_id = ?",
+                 ("done" if ok else "error", _dumps({"files": results}), time.time(), workspace, turn_id))
         return turn_id
 
     def _reconciled(self, workspace: str, rows: list[sqlite3.Row]) -> list[TurnRecord]:
@@ -201,19 +192,19 @@ class ChatStore:
         for row in rows:
             record = _turn(row)
             if record.status == "running" and not owner_alive(row["owner"], row["heartbeat"], now):
-                self._exec("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ?"
-                           " AND status = 'running'", (workspace, record.turn_id))
+                self.run("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ?"
+                         " AND status = 'running'", (workspace, record.turn_id))
                 record.status = "interrupted"
             records.append(record)
         return records
 
     def turns(self, workspace: str, chat_id: str) -> list[TurnRecord]:
-        rows = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND chat_id = ? ORDER BY started",
-                          (workspace, chat_id)).fetchall()
+        rows = self.rows("SELECT * FROM chat_turns WHERE workspace = ? AND chat_id = ? ORDER BY started",
+                         (workspace, chat_id))
         return self._reconciled(workspace, rows)
 
     def turn(self, workspace: str, turn_id: str) -> TurnRecord | None:
-        row = self._exec("SELECT * FROM chat_turns WHERE workspace = ? AND turn_id = ?", (workspace, turn_id)).fetchone()
+        row = self.row("SELECT * FROM chat_turns WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
         return self._reconciled(workspace, [row])[0] if row else None
 
 

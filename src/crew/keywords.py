@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from crew.db import connect
+from crew.db import SqlStore, connect
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts.
@@ -73,17 +73,20 @@ def _table(collection: str) -> str:
     return "kw_" + re.sub(r"[^A-Za-z0-9]", "_", collection)
 
 
-class KeywordIndex:
-    """BM25 keyword search over chunks, keyed by Chroma collection name."""
+_HOLDS = ("CREATE TABLE IF NOT EXISTS holds (collection TEXT NOT NULL, doc_id TEXT NOT NULL, since REAL NOT NULL,"
+          " PRIMARY KEY (collection, doc_id))")
+
+
+class KeywordIndex(SqlStore):
+    """BM25 keyword search over chunks, keyed by Chroma collection name.
+
+    Writes go through the store's one connection; searches read on a connection of their own
+    thread, so they run side by side (WAL).
+    """
 
     def __init__(self, path: Path | str) -> None:
-        self.path = path
+        super().__init__(path, _HOLDS)
         self._in_memory = str(path) == ":memory:"
-        if self._in_memory:
-            self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            self._db = connect(Path(path))
-        self._lock = threading.RLock()  # guards the shared connection (writes, and reads in memory)
         self._local = threading.local()
         self._ready: set[str] = set()
         # Query words go through the very tokenizer the index uses (stemming included), so the
@@ -92,18 +95,13 @@ class KeywordIndex:
         self._analyzer = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._analyzer.execute(f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize='{TOKENIZER}')")
         self._analyzer.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, 'instance')")
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS holds (collection TEXT NOT NULL, doc_id TEXT NOT NULL, since REAL NOT NULL,"
-                " PRIMARY KEY (collection, doc_id))"
-            )
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """A connection to read with: this thread's own on a file, so searches run side by side (WAL)."""
         if self._in_memory:
             with self._lock:
-                yield self._db
+                yield self._conn
             return
         conn = getattr(self._local, "db", None)
         if conn is None:
@@ -114,25 +112,18 @@ class KeywordIndex:
         t = _table(collection)
         if collection in self._ready:
             return t
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(f'CREATE TABLE IF NOT EXISTS "{t}_rows" (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,'
-                           " doc_id TEXT NOT NULL, text TEXT NOT NULL)")
-                db.execute(f'CREATE INDEX IF NOT EXISTS "{t}_doc" ON "{t}_rows" (doc_id)')
-                db.execute(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}" USING fts5(text, content="{t}_rows",'
-                           f" content_rowid='rowid', tokenize='{TOKENIZER}')")
-                db.execute(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}_vocab" USING fts5vocab("{t}", \'row\')')
-                # Triggers keep the FTS index in step with its content table, whoever writes.
-                db.execute(f'CREATE TRIGGER IF NOT EXISTS "{t}_ai" AFTER INSERT ON "{t}_rows" BEGIN'
-                           f' INSERT INTO "{t}"(rowid, text) VALUES (new.rowid, new.text); END')
-                db.execute(f'CREATE TRIGGER IF NOT EXISTS "{t}_ad" AFTER DELETE ON "{t}_rows" BEGIN'
-                           f' INSERT INTO "{t}"("{t}", rowid, text) VALUES (\'delete\', old.rowid, old.text); END')
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, self.transaction() as db:
+            db.run(f'CREATE TABLE IF NOT EXISTS "{t}_rows" (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,'
+                   " doc_id TEXT NOT NULL, text TEXT NOT NULL)")
+            db.run(f'CREATE INDEX IF NOT EXISTS "{t}_doc" ON "{t}_rows" (doc_id)')
+            db.run(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}" USING fts5(text, content="{t}_rows",'
+                   f" content_rowid='rowid', tokenize='{TOKENIZER}')")
+            db.run(f'CREATE VIRTUAL TABLE IF NOT EXISTS "{t}_vocab" USING fts5vocab("{t}", \'row\')')
+            # Triggers keep the FTS index in step with its content table, whoever writes.
+            db.run(f'CREATE TRIGGER IF NOT EXISTS "{t}_ai" AFTER INSERT ON "{t}_rows" BEGIN'
+                   f' INSERT INTO "{t}"(rowid, text) VALUES (new.rowid, new.text); END')
+            db.run(f'CREATE TRIGGER IF NOT EXISTS "{t}_ad" AFTER DELETE ON "{t}_rows" BEGIN'
+                   f' INSERT INTO "{t}"("{t}", rowid, text) VALUES (\'delete\', old.rowid, old.text); END')
             self._ready.add(collection)
         return t
 
@@ -140,21 +131,13 @@ class KeywordIndex:
         """Index (chunk_id, doc_id, text) rows; a chunk id already indexed is replaced."""
         t = self._ensure(collection)
         rows = list(rows)
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(f'DELETE FROM "{t}_rows" WHERE chunk_id = ?', [(r[0],) for r in rows])
-                db.executemany(f'INSERT INTO "{t}_rows" (chunk_id, doc_id, text) VALUES (?, ?, ?)', rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self.transaction() as db:
+            db.run_many(f'DELETE FROM "{t}_rows" WHERE chunk_id = ?', [(r[0],) for r in rows])
+            db.run_many(f'INSERT INTO "{t}_rows" (chunk_id, doc_id, text) VALUES (?, ?, ?)', rows)
 
     def delete_document(self, collection: str, doc_id: str) -> int:
         t = self._ensure(collection)
-        with self._lock:
-            return self._db.execute(f'DELETE FROM "{t}_rows" WHERE doc_id = ?', (doc_id,)).rowcount
+        return self.run(f'DELETE FROM "{t}_rows" WHERE doc_id = ?', (doc_id,))
 
     def count(self, collection: str, doc_id: str | None = None) -> int:
         t = self._ensure(collection)
@@ -242,20 +225,17 @@ class KeywordIndex:
     # Holds: documents half-written or half-deleted, hidden from search until done.
 
     def hold(self, collection: str, doc_id: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO holds (collection, doc_id, since) VALUES (?, ?, ?)",
-                             (collection, doc_id, time.time()))
+        self.run("INSERT OR REPLACE INTO holds (collection, doc_id, since) VALUES (?, ?, ?)",
+                 (collection, doc_id, time.time()))
 
     def release(self, collection: str, doc_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM holds WHERE collection = ? AND doc_id = ?", (collection, doc_id))
+        self.run("DELETE FROM holds WHERE collection = ? AND doc_id = ?", (collection, doc_id))
 
     def held(self, collection: str) -> set[str]:
         with self._reading() as db:
-            return {r[0] for r in db.execute("SELECT doc_id FROM holds WHERE collection = ?", (collection,))}
+            return {r[0] for r in db.execute("SELECT doc_id FROM holds WHERE collection = ?", (collection,)).fetchall()}
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().close()
         with self._analyzer_lock:
             self._analyzer.close()

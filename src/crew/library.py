@@ -9,13 +9,12 @@ removes its chunks and the row. Every query here names its workspace.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from crew.db import connect
+from crew.db import SqlStore
 from crew.memory import Memory, check_workspace
 from crew.owners import owner_alive, process_owner
 
@@ -70,37 +69,32 @@ def _document(row: sqlite3.Row) -> Document:
     )
 
 
-class Library:
+class Library(SqlStore):
     """The documents table, kept consistent with the memory that holds their chunks."""
 
     def __init__(self, path: Path, memory: Memory, clock: Callable[[], float] = time.time,
                  stale_after_s: float = 600.0) -> None:
+        super().__init__(Path(path), _SCHEMA)
         self.memory = memory
         self.clock = clock
         self.stale_after_s = stale_after_s
-        self._db = connect(Path(path))
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute(_SCHEMA)
 
     @classmethod
     def beside(cls, data_dir: Path, memory: Memory, **kwargs) -> "Library":
         return cls(Path(data_dir) / "library.sqlite", memory, **kwargs)
 
     def _one(self, sql: str, args: tuple) -> Document | None:
-        with self._lock:
-            row = self._db.execute(sql, args).fetchone()
+        row = self.row(sql, args)
         return _document(row) if row else None
 
     def documents(self, workspace: str) -> list[Document]:
         """List a workspace's complete documents, newest first."""
         check_workspace(workspace)
         self.sweep(workspace)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM documents WHERE workspace = ? AND status = 'ready' ORDER BY uploaded_at DESC, name",
-                (workspace,),
-            ).fetchall()
+        rows = self.rows(
+            "SELECT * FROM documents WHERE workspace = ? AND status = 'ready' ORDER BY uploaded_at DESC, name",
+            (workspace,),
+        )
         return [_document(r) for r in rows]
 
     def get(self, workspace: str, doc_id: str) -> Document | None:
@@ -116,12 +110,11 @@ class Library:
         now = self.clock()
         for _ in range(2):
             try:
-                with self._lock:
-                    self._db.execute(
-                        "INSERT INTO documents (workspace, doc_id, name, format, size, content_hash, status, uploaded_at,"
-                        " heartbeat, owner) VALUES (?, ?, ?, ?, ?, ?, 'ingesting', ?, ?, ?)",
-                        (workspace, doc_id, name, fmt, size, content_hash, now, now, process_owner()),
-                    )
+                self.run(
+                    "INSERT INTO documents (workspace, doc_id, name, format, size, content_hash, status, uploaded_at,"
+                    " heartbeat, owner) VALUES (?, ?, ?, ?, ?, ?, 'ingesting', ?, ?, ?)",
+                    (workspace, doc_id, name, fmt, size, content_hash, now, now, process_owner()),
+                )
                 return None
             except sqlite3.IntegrityError:
                 existing = self.by_hash(workspace, content_hash) or self.get(workspace, doc_id)
@@ -134,19 +127,17 @@ class Library:
 
     def heartbeat(self, workspace: str, doc_id: str) -> None:
         """Say an ingest is still alive, so no other process sweeps it away."""
-        with self._lock:
-            self._db.execute("UPDATE documents SET heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
-                             (self.clock(), check_workspace(workspace), doc_id))
+        self.run("UPDATE documents SET heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
+                 (self.clock(), check_workspace(workspace), doc_id))
 
     def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
         """List the document: every chunk is stored."""
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE documents SET status = 'ready', pages = ?, rows = ?, chunks = ?, seconds = ?, heartbeat = ?"
-                " WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
-                (pages, rows, chunks, seconds, self.clock(), check_workspace(workspace), doc_id),
-            )
-        if cur.rowcount != 1:
+        changed = self.run(
+            "UPDATE documents SET status = 'ready', pages = ?, rows = ?, chunks = ?, seconds = ?, heartbeat = ?"
+            " WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
+            (pages, rows, chunks, seconds, self.clock(), check_workspace(workspace), doc_id),
+        )
+        if changed != 1:
             raise RuntimeError("the library lost track of this upload (was it swept as stale?)")
 
     def abandon(self, workspace: str, doc_id: str) -> None:
@@ -156,12 +147,11 @@ class Library:
     def delete(self, workspace: str, doc_id: str) -> bool:
         """Delete a document and its chunks; return False when the workspace has no such document."""
         check_workspace(workspace)
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE documents SET status = 'deleting', heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ready'",
-                (self.clock(), workspace, doc_id),
-            )
-        if cur.rowcount != 1:
+        changed = self.run(
+            "UPDATE documents SET status = 'deleting', heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ready'",
+            (self.clock(), workspace, doc_id),
+        )
+        if changed != 1:
             return False
         self._remove(workspace, doc_id)
         return True
@@ -169,12 +159,9 @@ class Library:
     def _remove(self, workspace: str, doc_id: str) -> None:
         check_workspace(workspace)
         # If the memory cannot be reached the row stays as 'deleting' and a later sweep retries.
-        with self._lock:
-            self._db.execute("UPDATE documents SET status = 'deleting' WHERE workspace = ? AND doc_id = ?",
-                             (workspace, doc_id))
+        self.run("UPDATE documents SET status = 'deleting' WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
         self.memory.workspace(workspace).delete_document(doc_id, kinds=("documents",))  # where ingest puts them
-        with self._lock:
-            self._db.execute("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
+        self.run("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
 
     def _dead(self, row: sqlite3.Row) -> bool:
         """An unfinished upload or deletion whose process is gone, or that stopped beating."""
@@ -184,9 +171,7 @@ class Library:
         return row["heartbeat"] < now - self.stale_after_s
 
     def _stale(self, workspace: str, doc_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT heartbeat, owner FROM documents WHERE workspace = ? AND doc_id = ?",
-                                   (workspace, doc_id)).fetchone()
+        row = self.row("SELECT heartbeat, owner FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
         return row is not None and self._dead(row)
 
     def _reclaim(self, workspace: str, doc_id: str) -> None:
@@ -198,15 +183,9 @@ class Library:
     def sweep(self, workspace: str) -> int:
         """Remove uploads and deletions of this workspace that died midway; return how many."""
         check_workspace(workspace)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT doc_id, heartbeat, owner FROM documents WHERE workspace = ? AND status != 'ready'", (workspace,),
-            ).fetchall()
+        rows = self.rows("SELECT doc_id, heartbeat, owner FROM documents WHERE workspace = ? AND status != 'ready'",
+                         (workspace,))
         rows = [row for row in rows if self._dead(row)]
         for row in rows:
             self._reclaim(workspace, row["doc_id"])
         return len(rows)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

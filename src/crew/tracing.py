@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from crew.db import connect
+from crew.db import SqlStore
 from crew.events import Event
 from crew.redact import redact
 
@@ -62,34 +61,40 @@ def price_table(prices: dict[str, tuple[float, float]]) -> PriceFn:
     return price
 
 
-class TraceStore:
+def _store_error(exc: sqlite3.Error) -> TraceStoreError:
+    # disk full, locked past the busy timeout, a damaged file
+    return TraceStoreError(f"the trace store failed: {exc}")
+
+
+def _redacted(args: tuple) -> tuple:
+    """Whatever a turn reports is stored redacted: an error text can quote a provider's key."""
+    return tuple(redact(a) if isinstance(a, str) else a for a in args)
+
+
+class TraceStore(SqlStore):
     """Spans and per-turn totals; safe to share between threads."""
 
     def __init__(self, path: Path, price: PriceFn = no_cost) -> None:
-        self._conn = connect(path)
-        self._conn.executescript(SCHEMA)
-        self._lock = threading.Lock()
+        super().__init__(path, SCHEMA, translate=_store_error)
         self._price = price
 
-    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        if sql.startswith(("INSERT", "UPDATE")):
-            # Whatever a turn reports is stored redacted: an error text can quote a provider's key.
-            args = tuple(redact(a) if isinstance(a, str) else a for a in args)
-        with self._lock:
-            try:
-                return self._conn.execute(sql, args)
-            except sqlite3.Error as exc:  # disk full, locked past the busy timeout, a damaged file
-                raise TraceStoreError(f"the trace store failed: {exc}") from exc
+    def _write(self, *statements: tuple[str, tuple]) -> None:
+        """Run writing statements as one transaction, their text arguments redacted."""
+        with self.transaction() as tx:
+            for sql, args in statements:
+                tx.run(sql, _redacted(args))
 
     def start_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, model: str) -> None:
         """Open a turn's trace; a turn resumed after a plan review reopens its own (same id)."""
         now = time.time()
-        self._exec("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)"
-                   " ON CONFLICT(turn_id) DO UPDATE SET status = 'running', ended = NULL",
-                   (turn_id, workspace, thread_id, goal, now, model))
-        self._exec("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)"
-                   " ON CONFLICT(span_id) DO UPDATE SET status = 'running', end = NULL",
-                   (turn_id, turn_id, None, workspace, "turn", "crew", goal[:200], now))
+        self._write(
+            ("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)"
+             " ON CONFLICT(turn_id) DO UPDATE SET status = 'running', ended = NULL",
+             (turn_id, workspace, thread_id, goal, now, model)),
+            ("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)"
+             " ON CONFLICT(span_id) DO UPDATE SET status = 'running', end = NULL",
+             (turn_id, turn_id, None, workspace, "turn", "crew", goal[:200], now)),
+        )
 
     def record(self, workspace: str, event: Event) -> None:
         """Fold one event into the span tree (token events are too fine-grained to store)."""
@@ -106,44 +111,48 @@ class TraceStore:
         elif k == "llm_call":
             model = event.data.get("model", "")
             cost = self._price(model, event.tokens_in, event.tokens_out)
-            self._exec(
-                "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
-                " tokens_in, tokens_out, cost, status, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (event.span_id, event.turn_id, event.parent_id, workspace, "llm", event.agent, event.text,
-                 event.ts - event.ms / 1000, event.ts, event.tokens_in, event.tokens_out, cost, "ok", json.dumps({"model": model})),
+            self._write(
+                ("INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
+                 " tokens_in, tokens_out, cost, status, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 (event.span_id, event.turn_id, event.parent_id, workspace, "llm", event.agent, event.text,
+                  event.ts - event.ms / 1000, event.ts, event.tokens_in, event.tokens_out, cost, "ok",
+                  json.dumps({"model": model}))),
+                ("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ?"
+                 " WHERE turn_id = ?", (event.tokens_in, event.tokens_out, cost, event.turn_id)),
             )
-            self._exec("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ? WHERE turn_id = ?",
-                       (event.tokens_in, event.tokens_out, cost, event.turn_id))
 
     def _open(self, workspace: str, event: Event, kind: str, name: str, attrs: dict | None = None) -> None:
-        self._exec(
+        self._write((
             "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, attrs) VALUES (?,?,?,?,?,?,?,?,?)",
             (event.span_id, event.turn_id, event.parent_id, workspace, kind, event.agent, name[:300], event.ts, json.dumps(attrs or {})),
-        )
+        ))
 
     def _close(self, event: Event, status: str, error: str = "", tokens_in: int = 0, tokens_out: int = 0, attrs: dict | None = None) -> None:
-        row = self._exec("SELECT attrs FROM spans WHERE span_id = ?", (event.span_id,)).fetchone()
-        merged = {**json.loads(row["attrs"]), **(attrs or {})} if row else (attrs or {})
-        self._exec(
-            "UPDATE spans SET end = ?, status = ?, error = ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, attrs = ? WHERE span_id = ?",
-            (event.ts, status, error[:1000], tokens_in, tokens_out, json.dumps(merged), event.span_id),
-        )
+        with self.transaction() as tx:  # read the span's attributes and write them back as one
+            row = tx.row("SELECT attrs FROM spans WHERE span_id = ?", (event.span_id,))
+            merged = {**json.loads(row["attrs"]), **(attrs or {})} if row else (attrs or {})
+            tx.run(
+                "UPDATE spans SET end = ?, status = ?, error = ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?,"
+                " attrs = ? WHERE span_id = ?",
+                _redacted((event.ts, status, error[:1000], tokens_in, tokens_out, json.dumps(merged), event.span_id)),
+            )
 
     def end_turn(self, turn_id: str, status: str, limit_hit: str | None, error: str | None) -> None:
         now = time.time()
-        self._exec("UPDATE traces SET ended = ?, status = ?, limit_hit = ?, error = ? WHERE turn_id = ?",
-                   (now, status, limit_hit, error, turn_id))
-        self._exec("UPDATE spans SET end = ?, status = ?, error = ? WHERE span_id = ?",
-                   (now, status, error or "", turn_id))
-        # Spans a stopped turn left open end with it.
-        self._exec("UPDATE spans SET end = ?, status = 'stopped' WHERE turn_id = ? AND end IS NULL", (now, turn_id))
+        self._write(
+            ("UPDATE traces SET ended = ?, status = ?, limit_hit = ?, error = ? WHERE turn_id = ?",
+             (now, status, limit_hit, error, turn_id)),
+            ("UPDATE spans SET end = ?, status = ?, error = ? WHERE span_id = ?", (now, status, error or "", turn_id)),
+            # Spans a stopped turn left open end with it.
+            ("UPDATE spans SET end = ?, status = 'stopped' WHERE turn_id = ? AND end IS NULL", (now, turn_id)),
+        )
 
     def turns(self, workspace: str, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._exec("SELECT * FROM traces WHERE workspace = ? ORDER BY started DESC LIMIT ?", (workspace, limit)).fetchall()
+        rows = self.rows("SELECT * FROM traces WHERE workspace = ? ORDER BY started DESC LIMIT ?", (workspace, limit))
         return [dict(r) for r in rows]
 
     def spans(self, workspace: str, turn_id: str) -> list[dict[str, Any]]:
-        rows = self._exec("SELECT * FROM spans WHERE workspace = ? AND turn_id = ? ORDER BY start", (workspace, turn_id)).fetchall()
+        rows = self.rows("SELECT * FROM spans WHERE workspace = ? AND turn_id = ? ORDER BY start", (workspace, turn_id))
         out = []
         for r in rows:
             d = dict(r)
@@ -154,14 +163,15 @@ class TraceStore:
 
     def delete_thread(self, workspace: str, thread_id: str) -> int:
         """Forget the traces of one chat (when the person deletes it); return how many turns went."""
-        ids = [r["turn_id"] for r in self._exec("SELECT turn_id FROM traces WHERE workspace = ? AND thread_id = ?",
-                                                 (workspace, thread_id)).fetchall()]
-        for turn_id in ids:
-            self._exec("DELETE FROM spans WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
-            self._exec("DELETE FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
+        with self.transaction() as tx:
+            ids = [r["turn_id"] for r in tx.rows("SELECT turn_id FROM traces WHERE workspace = ? AND thread_id = ?",
+                                                 (workspace, thread_id))]
+            for turn_id in ids:
+                tx.run("DELETE FROM spans WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
+                tx.run("DELETE FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
         return len(ids)
 
     def export(self, workspace: str, turn_id: str) -> dict[str, Any]:
         """Return one turn and its spans as a JSON-ready document."""
-        turn = self._exec("SELECT * FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id)).fetchone()
+        turn = self.row("SELECT * FROM traces WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
         return {"turn": dict(turn) if turn else None, "spans": self.spans(workspace, turn_id) if turn else []}

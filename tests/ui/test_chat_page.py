@@ -224,7 +224,7 @@ def test_an_interrupted_turn_offers_resume_and_run_again(scripted):
     chat = chats.create("default", "Killed chat")
     chats.start_turn("default", chat.chat_id, "deadbeefdeadbeef", "What is green tea?")
     # The process that owned it is gone: a pid that cannot exist on this host.
-    chats._exec("UPDATE chat_turns SET owner = ? WHERE turn_id = ?", (chats_owner_dead(), "deadbeefdeadbeef"))
+    chats.run("UPDATE chat_turns SET owner = ? WHERE turn_id = ?", (chats_owner_dead(), "deadbeefdeadbeef"))
     at = app.at
     at.query_params["chat"] = chat.chat_id
     at.run()
