@@ -10,7 +10,8 @@ generator seeded from the seed and the set's name, the groups laid end to end, a
 a seeded starting point is held out. So each document and language keeps about a third of its questions in
 the holdout, and a group too small to split (one "not found" question per language) alternates.
 The sets in this folder were split once this way with seed 11; later fixes edit a line in place and never
-move a question from one part to the other.
+move a question from one part to the other. New questions come as a batch file (the set's header and the new
+lines only) split the same way and appended to both parts with --append-to NAME, so no earlier question moves.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check import parse_set  # noqa: E402
+from check import ASKED_IN, parse_set  # noqa: E402
 
 TUNE_NOTE = "# Part: tuning (about 2/3 of the set). Tune retrieval and answering on this part only."
 HOLDOUT_NOTE = ("# Part: held out (about 1/3 of the set). Report on it; never tune on it, never read its failures "
@@ -67,13 +68,34 @@ def split(draft: Path, seed: int, out: Path) -> tuple[Path, Path]:
     return paths
 
 
+def append(batch: Path, seed: int, out: Path, name: str) -> tuple[Path, Path]:
+    """Split the questions of batch and append them (with their `# asked in:` markers) to NAME's two parts."""
+    holdout = held_out_lines(batch, seed)
+    questions = {q.line_no for q in parse_set(batch).questions}
+    lines = batch.read_text(encoding="utf-8").splitlines()
+    start = max(n for n, line in enumerate(lines, start=1) if n < min(questions) and ASKED_IN.match(line))
+    body = list(enumerate(lines, start=1))[start - 1 :]  # from the first question's `# asked in:` marker on
+    paths = (out / f"{name}.tune.txt", out / f"{name}.holdout.txt")
+    for path, part in zip(paths, ("tune", "holdout")):
+        kept = [line for n, line in body if n not in questions or (n in holdout) == (part == "holdout")]
+        note = f"# Batch {batch.name} appended by bench/sets/split.py --append-to {name}, seed {seed}."
+        text = path.read_text(encoding="utf-8").rstrip("\n")
+        path.write_text("\n".join([text, "", note, *kept]) + "\n", encoding="utf-8")
+    return paths
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("draft", type=Path)
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    p.add_argument("--append-to", metavar="NAME", help="append this batch to NAME.tune.txt and NAME.holdout.txt")
     args = p.parse_args()
-    for path in split(args.draft, args.seed, args.out):
+    if args.append_to:
+        paths = append(args.draft, args.seed, args.out, args.append_to)
+    else:
+        paths = split(args.draft, args.seed, args.out)
+    for path in paths:
         print(path)
     return 0
 
