@@ -63,3 +63,13 @@ def test_the_checker_catches_a_wrong_label(check, tmp_path):
     assert "bad.txt:5: unknown source 'otro.pdf'" in joined
     assert "bad.txt:6: key term 'build-essential' is already in the question" in joined
     assert "bad.txt:7: 3 fields" in joined
+
+
+def test_a_missing_corpus_file_says_how_to_get_it(monkeypatch, tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_corpus", SETS.parent / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = corpus
+    spec.loader.exec_module(corpus)
+    monkeypatch.setenv("CREW_CORPUS", str(tmp_path))
+    with pytest.raises(corpus.CorpusMissing, match=r"run `bash scripts/corpus`.*maint-guide-es"):
+        corpus.corpus_file("maint-guide-es", "usr/share/doc/maint-guide-es/maint-guide.es.pdf")
