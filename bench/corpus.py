@@ -1,0 +1,59 @@
+"""Where the labelled question sets' documents are: Debian packages unpacked by `bash scripts/corpus`.
+
+Each package's file tree sits in ${CREW_CORPUS:-bench/out/corpus}/<package>/ (a relative CREW_CORPUS is taken
+from the repository root, as scripts/corpus does). A set file (bench/sets/*.txt) names its documents in
+header lines `# document: <package> <language> <path inside the package>`; `set_documents` reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CorpusMissing(FileNotFoundError):
+    """A corpus file is not on this machine; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a question set: where it comes from and what language it is written in."""
+
+    package: str
+    language: str
+    relative_path: str
+
+    @property
+    def name(self) -> str:
+        """The base name a person would upload it as, and the name set lines use."""
+        return Path(self.relative_path).name
+
+    def path(self) -> Path:
+        return corpus_file(self.package, self.relative_path)
+
+
+def corpus_root() -> Path:
+    root = Path(os.environ.get("CREW_CORPUS", "bench/out/corpus"))
+    return root if root.is_absolute() else ROOT / root
+
+
+def corpus_file(package: str, relative_path: str) -> Path:
+    """The unpacked file `relative_path` (e.g. usr/share/doc/x/y.pdf) of Debian package `package`."""
+    path = corpus_root() / package / relative_path.lstrip("/")
+    if not path.is_file():
+        raise CorpusMissing(f"{path} is missing: run `bash scripts/corpus` to fetch and unpack the "
+                            f"Debian package {package} (scripts/setup --dev runs it too)")
+    return path
+
+
+def set_documents(set_file: Path) -> list[Document]:
+    """The documents a set file's `# document:` header lines name, in order (paths not checked)."""
+    docs = []
+    for line in Path(set_file).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# document:"):
+            package, language, relative_path = line.removeprefix("# document:").split(maxsplit=2)
+            docs.append(Document(package, language, relative_path.strip()))
+    return docs
