@@ -75,13 +75,16 @@ def make_crew(tmp_path, embedder):
 
     `models` maps a role to a chat model, or to a list of replies for a scripted model; roles not
     given get a scripted model with no replies. No web tools unless given; retries wait 10 ms.
+    Scripted drafts exercise the loop (revisions, limits, stops), so the support check that would
+    rewrite them is off unless a test asks for `grounded=True` (tests/engine/test_grounding.py).
     """
     from crew.agents.researcher import WebTools
     from crew.fake_model import ScriptedChatModel
     from crew.service import Crew
 
     def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
-        base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01}
+        base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01,
+                "grounded": False}
         settings = Settings(**{**base, **overrides})
         models = models or {}
         full = {}

@@ -18,14 +18,16 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
 from crew.agents.coordinator import clean_plan, coordinate
-from crew.agents.critic import review
+from crew.agents.critic import review, review_by_support
 from crew.agents.researcher import WebTools, research
 from crew.agents.writer import cite, write
 from crew.events import Event
+from crew.grounding import Thresholds, relevant, settle, similarity_of
 from crew.limits import LimitReached
 from crew.runtime import TurnContext, describe
 from crew.settings import Role, Settings
-from crew.state import CrewState, ResearchTask, numbered_evidence
+from crew.state import Citation, CrewState, Evidence, ResearchTask, numbered_evidence
+from crew.support import check, revision_notes
 
 
 def stopped(state: CrewState) -> bool:
@@ -39,8 +41,13 @@ def route_plan(state: CrewState) -> list[Send] | Literal["finish"]:
     return [Send("researcher", ResearchTask(goal=state["goal"], question=q, index=i)) for i, q in enumerate(state["plan"])]
 
 
-def route_after_research(state: CrewState) -> Literal["writer", "finish"]:
-    return "finish" if stopped(state) else "writer"
+def route_after_research(state: CrewState, grounded: Thresholds | None = None) -> Literal["writer", "finish"]:
+    """Write unless the turn is over, or (grounded) no passage found is relevant to the goal."""
+    if stopped(state):
+        return "finish"
+    if grounded is not None and not relevant(state["goal"], numbered_evidence(state.get("findings", [])), grounded):
+        return "finish"  # nothing to write from: finish says the documents do not answer it
+    return "writer"
 
 
 def route_after_writer(state: CrewState) -> Literal["critic", "finish"]:
@@ -56,19 +63,37 @@ def route_after_critic(state: CrewState, max_revisions: int) -> Literal["writer"
     return "finish"
 
 
-def finish(state: CrewState, max_revisions: int) -> dict:
-    """Settle the answer: the last draft, its citations, and the limit that ended the turn, if any."""
+def citations_for(numbers: list[int], evidence: list[Evidence]) -> list[Citation]:
+    return [
+        Citation(n=n, source=evidence[n - 1]["source"], page=evidence[n - 1]["page"],
+                 place=evidence[n - 1].get("place", ""), url=evidence[n - 1]["url"],
+                 chunk_id=evidence[n - 1]["chunk_id"], text=evidence[n - 1]["text"])
+        for n in numbers if 1 <= n <= len(evidence)
+    ]
+
+
+def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_revisions: int = 2,
+           grounded: Thresholds | None = None) -> dict:
+    """Settle the answer and the limit that ended the turn, if any.
+
+    Grounded: only what the evidence supports (see crew.grounding); else the last draft as written.
+    """
     evidence = numbered_evidence(state.get("findings", []))
     drafts = state.get("drafts", [])
     update: dict[str, Any] = {}
     verdicts = state.get("verdicts", [])
     if not stopped(state) and verdicts and verdicts[-1]["decision"] == "revise" and len(drafts) > max_revisions:
         update["limit_hit"] = "max_revisions"
-    if drafts:
+    if grounded is not None and (drafts or not stopped(state)):
+        similarity = similarity_of(runtime.context.memory.memory.embedder) if runtime is not None else None
+        settled = settle(state["goal"], evidence, drafts, state.get("language"), grounded, similarity)
+        update.update(answer=settled.answer, citations=citations_for(settled.cited, evidence),
+                      sentences=settled.sentences, answer_kind=settled.kind, notes=settled.notes)
+    elif drafts:
         answer, citations = cite(drafts[-1], evidence)
+        update.update(answer=answer, citations=citations, answer_kind="written")
     else:
-        answer, citations = "", []
-    update.update(answer=answer, citations=citations)
+        update.update(answer="", citations=[])
     return update
 
 
@@ -128,15 +153,24 @@ def build_graph(
     def researcher_node(task: ResearchTask, ctx: TurnContext) -> dict:
         return research(ctx, models["researcher"], tools, task, k=settings.top_k, max_actions=settings.research_steps)
 
+    grounded = Thresholds.from_settings(settings) if settings.grounded else None
+
     def writer_node(state: CrewState, ctx: TurnContext) -> dict:
         drafts, verdicts = state.get("drafts", []), state.get("verdicts", [])
         previous = drafts[-1] if drafts and verdicts else None
         return write(ctx, models["writer"], state["goal"], numbered_evidence(state.get("findings", [])),
-                     previous, verdicts[-1] if previous is not None else None, state.get("language"))
+                     previous, verdicts[-1] if previous is not None else None, state.get("language"),
+                     support_threshold=grounded.support if grounded else None)
 
     def critic_node(state: CrewState, ctx: TurnContext) -> dict:
-        return review(ctx, models["critic"], state["goal"], numbered_evidence(state.get("findings", [])),
-                      state["drafts"][-1], state.get("language"))
+        evidence = numbered_evidence(state.get("findings", []))
+        if grounded is not None:
+            # The support check is the first critic: a draft with sentences no source backs goes
+            # back with those sentences named, without spending a model call on it.
+            report = check(state["drafts"][-1], [e["text"] for e in evidence], grounded.support)
+            if report.unsupported:
+                return review_by_support(ctx, revision_notes(report))
+        return review(ctx, models["critic"], state["goal"], evidence, state["drafts"][-1], state.get("language"))
 
     graph = StateGraph(CrewState, context_schema=TurnContext)
     graph.add_node("coordinator", guarded("coordinator", coordinator_node))
@@ -144,11 +178,11 @@ def build_graph(
     graph.add_node("researcher", guarded("researcher", researcher_node))
     graph.add_node("writer", guarded("writer", writer_node))
     graph.add_node("critic", guarded("critic", critic_node))
-    graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions))
+    graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions, grounded=grounded))
     graph.add_edge(START, "coordinator")
     graph.add_edge("coordinator", "plan_review")
     graph.add_conditional_edges("plan_review", route_plan, ["researcher", "finish"])
-    graph.add_conditional_edges("researcher", route_after_research, ["writer", "finish"])
+    graph.add_conditional_edges("researcher", partial(route_after_research, grounded=grounded), ["writer", "finish"])
     graph.add_conditional_edges("writer", route_after_writer, ["critic", "finish"])
     graph.add_conditional_edges("critic", partial(route_after_critic, max_revisions=settings.max_revisions), ["writer", "finish"])
     graph.add_edge("finish", END)

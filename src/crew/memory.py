@@ -95,6 +95,7 @@ class Hit:
     position: int
     kind: Kind
     extra: dict[str, Any] = field(default_factory=dict)
+    similarity: float = 0.0  # cosine similarity to the query (0 when only the keywords ranked it)
 
     @property
     def heading(self) -> str:
@@ -339,7 +340,7 @@ class WorkspaceMemory:
             ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query)], k=RRF_K)
         top = ranked[:k]
         self._fetch(found, [key for key, _ in top if key not in found])
-        return [_rescore(found[key], score) for key, score in top if key in found]
+        return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
                vector: np.ndarray | None = None, cosine: dict | None = None) -> None:
@@ -365,9 +366,10 @@ def fuse(rankings: list[list[Any]], weights: list[float] | None = None, k: int =
     return sorted(((key, s / best) for key, s in scores.items()), key=lambda x: x[1], reverse=True)
 
 
-def _rescore(hit: Hit, score: float) -> Hit:
+def _rescore(hit: Hit, score: float, similarity: float) -> Hit:
     return Hit(text=hit.text, source=hit.source, page=hit.page, url=hit.url, score=round(float(score), 4),
-               chunk_id=hit.chunk_id, doc_id=hit.doc_id, position=hit.position, kind=hit.kind, extra=hit.extra)
+               chunk_id=hit.chunk_id, doc_id=hit.doc_id, position=hit.position, kind=hit.kind, extra=hit.extra,
+               similarity=round(float(similarity), 4))
 
 
 def _hit(kind: Kind, chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Hit:

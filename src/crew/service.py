@@ -20,6 +20,7 @@ from crew.llm import build_models
 from crew.memory import Memory, chroma_client, check_workspace
 from crew.runtime import TurnContext, describe, new_id
 from crew.settings import Role, Settings
+from crew.support import with_refs
 from crew.tools.fetch_page import fetch_page
 from crew.tools.web_search import ddgs_search, web_search
 from crew.tracing import TraceStore, TraceStoreError, price_table
@@ -49,6 +50,8 @@ class TurnResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     status: str = "running"  # running | done | limit | error | stopped | awaiting_review
+    sentences: list[dict] = field(default_factory=list)  # the answer sentence by sentence, with its support
+    answer_kind: str = ""  # written | extractive | not_found ("" when no answer was settled)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's --json contract."""
@@ -60,6 +63,9 @@ class TurnResult:
             "trace_id": self.turn_id,
             "error": self.error,
             "notes": self.notes,
+            "sentences": self.sentences,
+            "answer_kind": self.answer_kind,
+            "not_found": self.answer_kind == "not_found",
         }
 
 
@@ -301,7 +307,8 @@ class Turn:
             r.steps.append({"agent": event.agent, "kind": event.data.get("step", ""), "ms": round(event.ms, 1),
                             "tokens_in": event.tokens_in, "tokens_out": event.tokens_out})
         elif event.kind == "draft":
-            self._draft = {"answer": event.text, "citations": event.data.get("citations", [])}
+            self._draft = {"answer": event.text, "citations": event.data.get("citations", []),
+                           "sentences": event.data.get("sentences")}
         elif event.kind == "limit_hit":
             r.limit_hit = r.limit_hit or event.data.get("limit")
         elif event.kind == "error":
@@ -318,8 +325,10 @@ class Turn:
             r.limit_hit = state.get("limit_hit") or r.limit_hit
             r.error = state.get("error") or r.error
             r.notes = list(state.get("notes", []))
+            r.sentences = list(state.get("sentences", []))
+            r.answer_kind = state.get("answer_kind", "")
         elif self._draft:
-            r.answer, r.citations = self._draft["answer"], self._draft["citations"]
+            r.answer, r.citations, r.sentences = _checked_draft(self._draft)
         if cut_short == "stopped" or r.limit_hit == "stopped":
             r.status, r.limit_hit = "stopped", "stopped"
             yield self._record(Event(kind="stopped", turn_id=self.turn_id, agent="crew", text="Stopped by the user."))
@@ -335,7 +344,8 @@ class Turn:
             yield trace_failure
         yield Event(kind="final", turn_id=self.turn_id, agent="crew", text=r.answer,
                     data={"citations": r.citations, "limit_hit": r.limit_hit, "error": r.error,
-                          "status": r.status, "notes": r.notes})
+                          "status": r.status, "notes": r.notes, "sentences": r.sentences,
+                          "answer_kind": r.answer_kind})
 
     def _pause(self) -> Iterator[Event]:
         """End this part of the turn waiting for the person to approve the plan."""
@@ -378,6 +388,18 @@ class Turn:
         for _ in self:
             pass
         return self.result
+
+
+def _checked_draft(draft: dict) -> tuple[str, list[dict], list[dict]]:
+    """A turn cut short keeps its last draft; a checked draft keeps only its supported sentences."""
+    checks = draft.get("sentences")
+    if checks is None:
+        return draft["answer"], draft["citations"], []
+    available = {c.get("n") for c in draft["citations"]}  # a re-cited passage may not be among them
+    kept = [s for s in checks if s["supported"] and set(s["citations"]) <= available]
+    numbers = {n for s in kept for n in s["citations"]}
+    answer = " ".join(with_refs(s["text"], s["citations"]) for s in kept)
+    return answer, [c for c in draft["citations"] if c.get("n") in numbers], kept
 
 
 def _no_answer(r: TurnResult) -> str:

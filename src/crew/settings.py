@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     chunk_size: int = Field(800, ge=100)
     chunk_overlap: int = Field(120, ge=0)
     web_search: bool = True
+    # Answers grounded by construction: every sentence checked against the passage it cites,
+    # an extractive answer when the model's draft does not hold up, and "not found" when no
+    # passage is relevant. Off: the writer's draft as written (for comparison in bench/quality.py).
+    grounded: bool = True
+    support_threshold: float = Field(0.6, ge=0.1, le=1.0)
+    # Below both of these, no passage answers the question: the crew says so instead of writing.
+    # relevance_words: share of the question's words (weighted by rarity) in the best passage;
+    # relevance_meaning: cosine similarity of the question to the best passage.
+    relevance_words: float = Field(0.34, ge=0.0, le=1.0)
+    relevance_meaning: float = Field(0.45, ge=-1.0, le=1.0)
     web_timeout_s: float = 10.0
     fetch_max_bytes: int = 2_000_000
     fetch_timeout_s: float = 10.0

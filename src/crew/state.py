@@ -17,6 +17,7 @@ class Evidence(TypedDict):
     chunk_id: str
     kind: str
     score: float
+    similarity: float  # cosine similarity to the sub-question that found it
     question: int  # index of the sub-question it answers
     rank: int  # its rank among that question's results
 
@@ -24,6 +25,15 @@ class Evidence(TypedDict):
 class Verdict(TypedDict):
     decision: Literal["approve", "revise"]
     notes: list[str]
+
+
+class SentenceCheck(TypedDict):
+    """One sentence of the final answer and how the evidence backs it (see crew.support)."""
+
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
 
 
 class Citation(TypedDict):
@@ -64,6 +74,8 @@ class CrewState(TypedDict, total=False):
     error: Annotated[str | None, keep_first]
     answer: str
     citations: list[Citation]
+    sentences: list[SentenceCheck]  # the final answer, sentence by sentence, with its support
+    answer_kind: Literal["written", "extractive", "not_found", ""]  # how the final answer was made
 
 
 class ResearchTask(TypedDict):

@@ -43,8 +43,13 @@ class Scripted:
 
 
 @pytest.fixture
-def scripted():
-    """Start the chat page with per-role scripted replies: scripted(coordinator=[...], writer=[...], ...)."""
+def scripted(monkeypatch):
+    """Start the chat page with per-role scripted replies: scripted(coordinator=[...], writer=[...], ...).
+
+    Scripted drafts exercise the page's loop, so the support check that would rewrite them is off
+    (as in make_crew); the grounded chat is tested on the fake model and in the browser.
+    """
+    monkeypatch.setenv("CREW_GROUNDED", "false")
 
     def start(**replies: list[Any]) -> Scripted:
         models = {role: ScriptedChatModel(responses=list(replies.get(role, []))) for role in ROLES}

@@ -47,9 +47,17 @@ def review(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evi
             verdict = Verdict(decision="approve", notes=["The critic's reply was malformed twice; the draft was accepted unchecked."])
             notes.append(verdict["notes"][0])
         else:
-            verdict = Verdict(decision=result.decision, notes=[" ".join(n.split()) for n in result.notes if n.strip()][:5])
+            verdict = Verdict(decision=result.decision, notes=[" ".join(n.split()) for n in result.notes if n.strip()][:3])
             if verdict["decision"] == "revise" and not verdict["notes"]:
                 # A revision with nothing to change would only repeat the draft.
                 verdict = Verdict(decision="approve", notes=["The critic asked for a revision but gave no notes; the draft was kept."])
         step.emit("verdict", verdict["decision"], decision=verdict["decision"], notes=verdict["notes"])
     return {"verdicts": [verdict], "notes": notes}
+
+
+def review_by_support(ctx: TurnContext, notes: list[str]) -> dict:
+    """Send the draft back for the sentences the support check found no source for."""
+    with ctx.step("critic", "critique", "Checking the draft against the sources") as step:
+        verdict = Verdict(decision="revise", notes=notes)
+        step.emit("verdict", "revise", decision="revise", notes=notes, by="support check")
+    return {"verdicts": [verdict]}

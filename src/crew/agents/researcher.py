@@ -48,7 +48,7 @@ DESCRIPTIONS = {
 def _evidence(hits: list[Hit], question: int, start: int) -> list[Evidence]:
     return [
         Evidence(text=h.text, source=h.source, page=h.page, place=h.place, url=h.url, chunk_id=h.chunk_id, kind=h.kind,
-                 score=h.score, question=question, rank=start + i)
+                 score=h.score, similarity=h.similarity, question=question, rank=start + i)
         for i, h in enumerate(hits)
     ]
 

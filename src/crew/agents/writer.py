@@ -11,6 +11,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from crew.agents.prompts import DATA_RULE, evidence_block, fenced, language_rule
 from crew.runtime import TurnContext
 from crew.state import Citation, Evidence, Verdict
+from crew.support import check
 
 SYSTEM = (
     "You are the writer of a research crew. Answer the question using only the numbered sources. "
@@ -89,12 +90,18 @@ def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
 
 
 def write(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evidence],
-          previous: str | None, verdict: Verdict | None, language: str | None = None) -> dict:
+          previous: str | None, verdict: Verdict | None, language: str | None = None,
+          support_threshold: float | None = None) -> dict:
+    """Draft (or revise) the answer; with a support threshold, say how far each sentence holds up."""
     revision = previous is not None
     with ctx.step("writer", "revise" if revision else "draft", "Revising the draft" if revision else "Writing the draft") as step:
         draft = step.stream_text(model, messages(goal, evidence, previous, verdict, language), "draft").strip()
         if not draft:
             draft = "The writer produced no text."
         answer, citations = cite(draft, evidence)
-        step.emit("draft", answer, revision=revision, citations=citations)
+        extra = {}
+        if support_threshold is not None:
+            report = check(answer, [e["text"] for e in evidence], support_threshold)
+            extra["sentences"] = [s.to_json() for s in report.sentences]
+        step.emit("draft", answer, revision=revision, citations=citations, **extra)
     return {"drafts": [answer]}

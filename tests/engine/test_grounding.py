@@ -1,0 +1,165 @@
+"""Grounded answers: every sentence checked against the passage it cites, quotes when the draft does
+not hold up, and "not found" when nothing relevant was found."""
+
+from __future__ import annotations
+
+import json
+
+from crew.agents.coordinator import Plan
+from crew.agents.critic import Review
+from crew.extractive import extract, relevance
+from crew.grounding import Thresholds, settle
+from crew.support import check, is_furniture, sentences, support
+from tests.servers import run_cli
+
+TEA = ("Green tea is made from the unoxidised leaves of Camellia sinensis. A cup of green tea holds about "
+       "30 mg of caffeine. Black tea is oxidised before it is dried.")
+BUILD = ("Para compilar el paquete ejecuta dpkg-buildpackage -us -uc en el directorio de las fuentes. "
+         "El resultado queda en el directorio padre.")
+
+
+def ev(text: str, n: int = 0, similarity: float = 0.0, source: str = "tea.md") -> dict:
+    return {"text": text, "source": source, "page": 0, "place": "", "url": "", "chunk_id": f"c{n}",
+            "kind": "documents", "score": 1.0, "similarity": similarity, "question": 0, "rank": n}
+
+
+# The check itself --------------------------------------------------------------------------------
+
+def test_a_copied_sentence_is_supported_and_an_invented_one_is_not():
+    assert support("A cup of green tea holds about 30 mg of caffeine.", TEA) == 1.0
+    assert support("Green tea was invented by the ASNAnt module in Python 3.0.", TEA) < 0.6
+
+
+def test_a_number_the_passage_lacks_makes_a_sentence_unsupported():
+    assert support("A cup of green tea holds about 45 mg of caffeine.", TEA) == 0.0
+
+
+def test_words_match_across_inflections_and_accents():
+    assert support("Compilando el paquete con dpkg-buildpackage en el directorio de fuentes.", BUILD) >= 0.6
+
+
+def test_sentences_keep_their_citations_and_lose_bullets():
+    assert sentences("- Tea has caffeine [1]. It is green [2][3].\n2) Done.") == [
+        ("Tea has caffeine.", [1]), ("It is green.", [2, 3]), ("Done.", [])]
+
+
+def test_check_recites_a_wrong_citation_and_flags_what_no_passage_supports():
+    report = check("A cup of green tea holds about 30 mg of caffeine [2]. The moon is made of cheese [1].",
+                   [TEA, "Black coffee is bitter."])
+    first, second = report.sentences
+    assert first.supported and first.citations == [1] and first.recited
+    assert not second.supported and second.citations == [1]
+    assert report.text(only_supported=True) == "A cup of green tea holds about 30 mg of caffeine [1]."
+
+
+def test_prompt_echo_and_page_furniture_never_count_as_answer_text():
+    for line in ("Question:", "Sources:", "<<<", "Guía de referencia de Debian 108 / 244", "Page 3 of 10",
+                 "Write a short answer to the question, citing sources like [1]."):
+        assert is_furniture(line), line
+    assert not is_furniture("Debian 12 ships 64,419 packages.")
+    report = check("Sources:\n<<<\nA cup of green tea holds about 30 mg of caffeine [1].\n>>>", [TEA])
+    assert [s.text for s in report.sentences] == ["A cup of green tea holds about 30 mg of caffeine."]
+
+
+# Quotes and "not found" ----------------------------------------------------------------------------
+
+def test_the_extractive_answer_quotes_the_sentence_that_answers():
+    chosen = extract("How much caffeine does a cup of green tea have?", [TEA, BUILD])
+    assert chosen[0].text == "A cup of green tea holds about 30 mg of caffeine." and chosen[0].n == 1
+
+
+def test_relevance_sees_no_overlap_for_an_unrelated_question():
+    words, _ = relevance("Who won the 1998 football world cup?", [TEA, BUILD])
+    assert words < Thresholds().relevance_words
+    words, _ = relevance("How much caffeine is in green tea?", [TEA, BUILD])
+    assert words >= Thresholds().relevance_words
+
+
+def test_settle_keeps_the_supported_part_of_a_good_draft():
+    draft = "A cup of green tea holds about 30 mg of caffeine [1]. Green tea is made from leaves of Camellia sinensis [1]. It cures colds [1]."
+    settled = settle("How much caffeine is in green tea?", [ev(TEA)], [draft], "English")
+    assert settled.kind == "written"
+    assert "cures colds" not in settled.answer and "30 mg" in settled.answer
+    assert all(s["supported"] for s in settled.sentences) and len(settled.sentences) == 2
+    assert settled.notes and "left out" in settled.notes[0]
+
+
+def test_settle_quotes_the_sources_when_the_draft_does_not_hold_up():
+    settled = settle("How much caffeine is in green tea?", [ev(TEA), ev(BUILD, 1)],
+                     ["Green tea has 90 mg. It was discovered in 1492 by sailors."], "English")
+    assert settled.kind == "extractive"
+    lines = settled.answer.splitlines()
+    assert lines[0].startswith("I could not write an answer the sources fully support")
+    assert "“A cup of green tea holds about 30 mg of caffeine.” [1]" in lines[1]
+    assert settled.cited[0] == 1
+
+
+def test_settle_says_not_found_in_the_language_of_the_question():
+    settled = settle("¿Quién ganó el mundial de fútbol de 1998?", [ev(TEA), ev(BUILD, 1)],
+                     ["Francia ganó [1]."], "Spanish")
+    assert settled.kind == "not_found"
+    assert settled.answer.startswith("Los documentos no responden a esta pregunta.")
+    assert settled.sentences == []
+
+
+# Whole turns ---------------------------------------------------------------------------------------
+
+def _crew(make_crew, writer: list, critic: list | None = None, **overrides):
+    crew = make_crew({"coordinator": [Plan(subquestions=["q"])] * 2, "writer": writer,
+                      "critic": critic or [Review(decision="approve")] * 3}, **{"grounded": True, **overrides})
+    crew.ingest("w", "tea.md", TEA.encode())
+    return crew
+
+
+def test_an_unsupported_draft_goes_back_with_its_sentence_named_then_the_answer_is_quoted(make_crew):
+    invented = "Green tea has 90 mg of caffeine per cup [1]."
+    crew = _crew(make_crew, [invented, invented, invented])
+    turn = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?")
+    events = list(turn)
+    verdicts = [e for e in events if e.kind == "verdict"]
+    assert [v.data["decision"] for v in verdicts] == ["revise", "revise", "revise"]
+    assert "90 mg" in verdicts[0].data["notes"][0] and verdicts[0].data["by"] == "support check"
+    assert crew.models["critic"].calls == []  # the support check spoke first: no model call spent
+    # The writer was told which sentence failed.
+    assert "90 mg" in crew.models["writer"].calls[1]["messages"][-1].content
+    result = turn.result
+    assert result.answer_kind == "extractive" and "30 mg" in result.answer and "90 mg" not in result.answer
+    assert result.citations[0]["source"] == "tea.md"
+    assert result.sentences and all(s["supported"] for s in result.sentences)
+
+
+def test_a_supported_draft_reaches_the_model_critic_and_is_kept(make_crew):
+    crew = _crew(make_crew, ["A cup of green tea holds about 30 mg of caffeine [1]."])
+    result = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?").run()
+    assert len(crew.models["critic"].calls) == 1
+    assert result.answer_kind == "written"
+    assert result.answer == "A cup of green tea holds about 30 mg of caffeine [1]."
+    assert result.to_json()["sentences"] == [{"text": "A cup of green tea holds about 30 mg of caffeine.",
+                                              "citations": [1], "support": 1.0, "supported": True}]
+
+
+def test_nothing_relevant_skips_the_writer_and_says_so(make_crew):
+    crew = _crew(make_crew, ["Brazil won [1]."])
+    result = crew.run_turn("w", "t", "Who won the 1998 football world cup final?").run()
+    assert crew.models["writer"].calls == []
+    assert result.to_json()["not_found"] is True
+    assert result.answer.startswith("The documents do not answer this question.")
+    assert result.citations and result.citations[0]["source"] == "tea.md"  # the closest passage, shown
+
+
+def test_free_generation_keeps_the_draft_as_written(make_crew):
+    crew = _crew(make_crew, ["Green tea has 90 mg of caffeine per cup [1]."], grounded=False)
+    result = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?").run()
+    assert result.answer == "Green tea has 90 mg of caffeine per cup [1]." and result.answer_kind == "written"
+
+
+def test_the_cli_json_gives_each_sentence_its_support(tmp_path):
+    doc = tmp_path / "tea.md"
+    doc.write_text(TEA)
+    assert run_cli("ingest", str(doc), "--workspace", "w").returncode == 0
+    out = run_cli("run", "How much caffeine is in a cup of green tea?", "--workspace", "w", "--json",
+                  env={"CREW_MODEL": "fake"})
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["sentences"] and all(set(s) == {"text", "citations", "support", "supported"} for s in result["sentences"])
+    assert all(s["supported"] for s in result["sentences"]) and result["not_found"] is False
