@@ -174,8 +174,13 @@ def ingest_bytes(
     limits: IngestLimits | None = None,
     progress: Progress | None = None,
     batch: int = 64,
+    explain: Callable[[BaseException], str | None] | None = None,
 ) -> IngestResult:
-    """Parse, chunk and store one file; never raise for a bad file, report it instead."""
+    """Parse, chunk and store one file; never raise for a bad file, report it instead.
+
+    `explain(exc)` names an operator fault (a full or read-only data dir, Chroma down) in a message the
+    person can act on, or returns None (crew.faults.explainer).
+    """
     started = time.perf_counter()
     limits = limits or IngestLimits()
     source = safe_name(name)
@@ -235,6 +240,8 @@ def ingest_bytes(
         return failed(str(exc))
     except Exception as exc:  # a failure midway must not leave half a document behind
         _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
+        if fault := explain(exc) if explain else None:
+            return failed(f"not stored: {fault}")
         if report.stage == "parsing":
             return failed(f"could not read the file as {fmt or 'a document'}: {_short(exc)}")
         return failed(f"could not store the file: {_short(exc)}")

@@ -131,7 +131,16 @@ def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> 
     if host:
         return chromadb.HttpClient(host=host, port=port, settings=settings)
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception:
+        # chromadb keeps one system per folder for the whole process, even one whose start failed
+        # (a read-only or full disk); left there, every later client would get it, unstarted, and
+        # the app could not recover without a restart once the disk is fixed.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        raise
 
 
 def keyword_index_for(client: chromadb.ClientAPI) -> KeywordIndex:
