@@ -112,3 +112,18 @@ def test_read_only_data_dir_is_one_clear_message_for_every_command(small_disk, d
     small_disk.writable()
     hits = one_document(run_cli("search", "caffeine", "--json", env=env))
     assert hits and hits[0]["source"] == "tea.md"
+
+
+def test_a_chroma_start_that_failed_is_not_kept_for_the_process(small_disk, data):
+    """chromadb keeps one system per folder per process: one whose start failed must not be handed out again."""
+    from crew.faults import explain
+    from crew.memory import chroma_client
+
+    env, data_dir, _ = data
+    small_disk.read_only()
+    with pytest.raises(Exception) as failed:
+        chroma_client(data_dir)
+    assert explain(failed.value, data_dir).kind == "read_only"
+    small_disk.writable()
+    (documents,) = chroma_client(data_dir).list_collections()  # what the ingest stored, reachable again
+    assert documents.name.startswith("crew_documents_default") and documents.count() == 1
