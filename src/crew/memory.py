@@ -49,7 +49,8 @@ def keyword_weight(query: str) -> float:
     return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
 
 
-_WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# Matched whole (fullmatch): with `$`, "a\n" passed and became a second workspace that shows as "a".
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 class WorkspaceError(ValueError):
@@ -57,7 +58,7 @@ class WorkspaceError(ValueError):
 
 
 def check_workspace(name: str) -> str:
-    if not _WORKSPACE.match(name or ""):
+    if not isinstance(name, str) or not _WORKSPACE.fullmatch(name):
         raise WorkspaceError(
             f"bad workspace name {name!r}: use 1-64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"
         )
