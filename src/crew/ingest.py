@@ -37,6 +37,8 @@ Progress = Callable[[str, float], None]  # (stage, fraction 0..1 of the whole fi
 STAGES: dict[str, tuple[float, float]] = {"parsing": (0.0, 0.25), "chunking": (0.25, 0.3), "embedding": (0.3, 1.0)}
 MB = 1024 * 1024
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+MAX_NAME = 200  # characters of a file name kept for display and citations
+MAX_SUFFIX = 16  # a longer "extension" is just part of the name
 
 
 def upload_limit_mb(app_dir: Path = APP_DIR) -> int:
@@ -102,12 +104,21 @@ class IngestResult:
 
 
 def safe_name(name: str) -> str:
-    """Keep only the base name, without control characters: a name is shown, never a path."""
+    """Keep only the base name, without control characters: a name is shown, never a path.
+
+    A name longer than MAX_NAME loses the end of its stem, never its extension (which says its format).
+    """
     cleaned = _ANSI.sub("", str(name))  # terminal colour codes, whole, not just their ESC
     cleaned = "".join(ch for ch in cleaned if ch.isprintable())
     base = PurePath(cleaned.replace("\\", "/")).name
     base = base.strip().lstrip(".").strip()
-    return base[:200] or "unnamed"
+    if len(base) > MAX_NAME:
+        stem, dot, suffix = base.rpartition(".")
+        if dot and stem and 0 < len(suffix) <= MAX_SUFFIX and " " not in suffix:
+            base = stem[: MAX_NAME - len(suffix) - 1].rstrip(" .") + "." + suffix
+        else:
+            base = base[:MAX_NAME]
+    return base or "unnamed"
 
 
 def document_id(workspace: str, content_hash: str) -> str:
