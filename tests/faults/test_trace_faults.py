@@ -57,7 +57,8 @@ def test_a_full_disk_when_writing_the_trace(crew):
     events = list(turn)
     (error,) = trace_errors(events)  # reported once, not once per event
     # Named as an operator fault: the part, where it is, and what to do (crew.faults).
-    assert error.text.startswith(f"the trace store failed: the disk holding the data dir {crew.settings.data_dir.resolve()} is full")
+    data_dir = crew.settings.data_dir.resolve()
+    assert error.text.startswith(f"the trace store failed: the disk holding the data dir {data_dir} is full")
     assert "free some space" in error.text and "trace is incomplete" in error.text
     assert events[-1].kind == "final"
     assert turn.result.answer.startswith("According to the sources") and turn.result.citations
