@@ -25,7 +25,7 @@ FaultKind = Literal["disk_full", "read_only", "chroma_down"]
 _DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
 _READ_ONLY_TEXT = ("readonly database", "read-only database", "read-only file system", "unable to open database file")
 _CHROMA_DOWN_TEXT = ("could not connect to a chroma server",)
-_CHROMA_DOWN_TYPES = ("ConnectError", "ConnectTimeout", "RemoteProtocolError", "ReadError")
+_CONNECTION_ERRORS = ("ConnectError", "ConnectTimeout", "RemoteProtocolError", "ReadError")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def fault_kind(exc: BaseException, chroma_server: bool = False) -> FaultKind | N
 
 
 def _connection_error(e: BaseException) -> bool:
-    return isinstance(e, ConnectionError) or type(e).__name__ in _CHROMA_DOWN_TYPES
+    return isinstance(e, ConnectionError) or type(e).__name__ in _CONNECTION_ERRORS
 
 
 def _from_chromadb(e: BaseException) -> bool:
