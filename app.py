@@ -12,7 +12,7 @@ from crew.live import LiveTurn
 from crew.llm import ModelSpecError
 from crew.service import Crew, EmptyGoal, NotPaused
 from crew.view import escape_md, safe_markdown
-from pages.common.chrome import SETTINGS_PAGE, page_setup
+from pages.common.chrome import SETTINGS_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import chat_store, get_crew, live_registry
 from pages.common.turn_view import follow_live, render_stored
 
@@ -294,4 +294,5 @@ def main() -> None:
                   accept_file="multiple", on_submit=_submit, submit_mode="disable", disabled=crew is None)
 
 
-main()
+with stop_on_fault(page.settings):
+    main()

@@ -18,7 +18,7 @@ from crew.service import Crew
 from crew.settings import Settings
 from crew.uploads import FileUpload, UploadJob, Uploads
 from crew.view import escape_md
-from pages.common.chrome import page_setup
+from pages.common.chrome import page_setup, stop_on_fault
 from pages.common.crew_access import get_crew, stores_crew, upload_queue
 
 JOB_KEY = "documents_upload_job"  # this session's latest upload
@@ -27,10 +27,11 @@ FLASH_KEY = "documents_flash"
 
 
 def crew_for(settings: Settings) -> Crew:
-    try:
-        return get_crew(settings)
-    except ModelSpecError:  # the library needs no chat model
-        return stores_crew(settings)
+    with stop_on_fault(settings):
+        try:
+            return get_crew(settings)
+        except ModelSpecError:  # the library needs no chat model
+            return stores_crew(settings)
 
 
 def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
@@ -106,7 +107,8 @@ st.fragment(upload_panel, run_every=0.5 if st.session_state[RUNNING_KEY] else No
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.toast(flash, icon=":material/delete:")
 
-documents = crew.documents(ws)
+with stop_on_fault(page.settings):
+    documents = crew.documents(ws)
 st.subheader(f"Library ({len(documents)})")
 if not documents:
     st.info("No documents in this workspace yet. Add some above; the crew will search them and cite the page.",
@@ -131,6 +133,8 @@ else:
     query = st.text_input("Search the documents", key="doc_search", label_visibility="collapsed",
                           placeholder="A name, a number or a question: see the passages the crew would find")
     if query.strip():
-        for n, hit in enumerate(crew.search_documents(ws, query), start=1):
+        with stop_on_fault(page.settings):
+            hits = crew.search_documents(ws, query)
+        for n, hit in enumerate(hits, start=1):
             with st.expander(f"{n}. {escape_md(hit.cite())}", expanded=n == 1):
                 st.text(hit.text)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from crew.view import money, timeline_rows, trace_document
-from pages.common.chrome import CHAT_PAGE, page_setup
+from pages.common.chrome import CHAT_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import trace_store
 
 AGENT_COLORS = {
@@ -20,13 +20,15 @@ AGENT_COLORS = {
 
 
 page = page_setup("Traces", layout="wide")
-traces = trace_store(page.settings)
+with stop_on_fault(page.settings):
+    traces = trace_store(page.settings)
 
 st.title("Traces")
 st.caption("Every turn of this workspace as a tree: turn → agent step → model call or tool call. "
            "Costs are estimates from the price table in settings; local and fake models cost 0.")
 
-turns = traces.turns(page.workspace, limit=200)
+with stop_on_fault(page.settings):
+    turns = traces.turns(page.workspace, limit=200)
 if not turns:
     st.info("No turns in this workspace yet. Ask the crew something on the Chat page and its trace shows up here.",
             icon=":material/explore:")

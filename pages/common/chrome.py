@@ -1,16 +1,20 @@
-"""What every page starts with: page config, the page links, the workspace picker and the tiny-model banner."""
+"""What every page starts with: page config, the page links, the workspace picker and the tiny-model banner;
+and what a page shows instead of a traceback when the machine is at fault."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from crew.chats import ChatStore
+from crew.faults import explain_for
 from crew.llm import is_embedded
 from crew.settings import ROLES, Settings
+from crew.view import escape_md
 from pages.common.crew_access import chat_store, session_settings
 from pages.common.workspace import current_workspace
 
@@ -44,10 +48,30 @@ def page_setup(title: str, layout: Literal["centered", "wide"] = "centered") -> 
     st.sidebar.divider()
     room = st.sidebar.container()
     settings = session_settings()
-    chats = chat_store(settings)
-    workspace = current_workspace(chats)
+    with stop_on_fault(settings):
+        chats = chat_store(settings)
+        workspace = current_workspace(chats)
     model_banner(settings)
     return Page(settings, workspace, chats, room)
+
+
+@contextmanager
+def stop_on_fault(settings: Settings) -> Iterator[None]:
+    """Show an operator fault (a full or read-only data dir, a Chroma server that does not answer) as one
+    message naming the part and what to do, and stop the page; any other error goes on up.
+
+    Nothing that failed is cached (st.cache_resource keeps only what was built), so the next run tries
+    again: the page works as soon as the fault is cleared, without restarting the app.
+    """
+    try:
+        yield
+    except Exception as exc:
+        fault = explain_for(exc, settings)
+        if fault is None:
+            raise
+        st.error(escape_md(fault.message[:1].upper() + fault.message[1:]), icon=":material/error:")
+        st.button("Try again", key="fault-try-again", icon=":material/refresh:")
+        st.stop()
 
 
 def model_banner(settings: Settings) -> None:

@@ -1,7 +1,8 @@
 """Command line: `python -m crew run|ingest|search|traces`, the same engine the app uses.
 
 `--json` prints exactly one JSON document on stdout; everything else (progress, library
-chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, 2 bad input.
+chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest or a part the crew
+needs is out of order (the data dir's disk full or read-only, the Chroma server down), 2 bad input.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def _library(settings, workspace: str):
 
 
 def cmd_ingest(args) -> tuple[object, int]:
+    from crew.faults import explainer
     from crew.ingest import IngestLimits, ingest_path
 
     settings = _settings(None)
@@ -117,7 +119,7 @@ def cmd_ingest(args) -> tuple[object, int]:
     results = []
     for name in args.files:
         res = ingest_path(memory, Path(name), library=library, chunk_size=settings.chunk_size,
-                          chunk_overlap=settings.chunk_overlap, limits=limits)
+                          chunk_overlap=settings.chunk_overlap, limits=limits, explain=explainer(settings))
         note = " - " + res.error if res.error else (" - " + res.extra.get("note", "") if res.duplicate else "")
         print(f"{res.file}: {res.status} ({res.chunks} chunks){note}", file=sys.stderr)
         results.append(res)
@@ -223,6 +225,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fault(exc: Exception):
+    """The operator fault behind an error (crew.faults), or None when the error is ours."""
+    from crew.faults import explain_for
+
+    try:
+        return explain_for(exc, _settings(None))
+    except UsageError:
+        return None
+
+
+def fault_document(args, fault) -> object:
+    """The one JSON document a command prints when a part it needs is out of order.
+
+    `ingest` keeps its shape, one entry per file, each saying why it was not stored; the other
+    commands print {"error", "part", "where"}.
+    """
+    if args.command == "ingest":
+        from crew.ingest import safe_name
+
+        return [{"file": safe_name(Path(name).name), "status": "error", "chunks": 0, "error": f"not stored: {fault.message}"}
+                for name in args.files]
+    return fault.to_json()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -237,6 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crew: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        fault = _fault(exc)
+        if fault is None:
+            raise  # ours: keep the traceback
+        print(f"crew: {fault.message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(fault_document(args, fault), ensure_ascii=False, indent=2))
+        return 1
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:

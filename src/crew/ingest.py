@@ -37,6 +37,8 @@ Progress = Callable[[str, float], None]  # (stage, fraction 0..1 of the whole fi
 STAGES: dict[str, tuple[float, float]] = {"parsing": (0.0, 0.25), "chunking": (0.25, 0.3), "embedding": (0.3, 1.0)}
 MB = 1024 * 1024
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+MAX_NAME = 200  # characters of a file name kept for display and citations
+MAX_SUFFIX = 16  # a longer "extension" is just part of the name
 
 
 def upload_limit_mb(app_dir: Path = APP_DIR) -> int:
@@ -102,12 +104,21 @@ class IngestResult:
 
 
 def safe_name(name: str) -> str:
-    """Keep only the base name, without control characters: a name is shown, never a path."""
+    """Keep only the base name, without control characters: a name is shown, never a path.
+
+    A name longer than MAX_NAME loses the end of its stem, never its extension (which says its format).
+    """
     cleaned = _ANSI.sub("", str(name))  # terminal colour codes, whole, not just their ESC
     cleaned = "".join(ch for ch in cleaned if ch.isprintable())
     base = PurePath(cleaned.replace("\\", "/")).name
     base = base.strip().lstrip(".").strip()
-    return base[:200] or "unnamed"
+    if len(base) > MAX_NAME:
+        stem, dot, suffix = base.rpartition(".")
+        if dot and stem and 0 < len(suffix) <= MAX_SUFFIX and " " not in suffix:
+            base = stem[: MAX_NAME - len(suffix) - 1].rstrip(" .") + "." + suffix
+        else:
+            base = base[:MAX_NAME]
+    return base or "unnamed"
 
 
 def document_id(workspace: str, content_hash: str) -> str:
@@ -174,8 +185,13 @@ def ingest_bytes(
     limits: IngestLimits | None = None,
     progress: Progress | None = None,
     batch: int = 64,
+    explain: Callable[[BaseException], str | None] | None = None,
 ) -> IngestResult:
-    """Parse, chunk and store one file; never raise for a bad file, report it instead."""
+    """Parse, chunk and store one file; never raise for a bad file, report it instead.
+
+    `explain(exc)` names an operator fault (a full or read-only data dir, Chroma down) in a message the
+    person can act on, or returns None (crew.faults.explainer).
+    """
     started = time.perf_counter()
     limits = limits or IngestLimits()
     source = safe_name(name)
@@ -235,6 +251,8 @@ def ingest_bytes(
         return failed(str(exc))
     except Exception as exc:  # a failure midway must not leave half a document behind
         _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
+        if fault := explain(exc) if explain else None:
+            return failed(f"not stored: {fault}")
         if report.stage == "parsing":
             return failed(f"could not read the file as {fmt or 'a document'}: {_short(exc)}")
         return failed(f"could not store the file: {_short(exc)}")

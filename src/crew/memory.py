@@ -49,7 +49,8 @@ def keyword_weight(query: str) -> float:
     return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
 
 
-_WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# Matched whole (fullmatch): with `$`, "a\n" passed and became a second workspace that shows as "a".
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 class WorkspaceError(ValueError):
@@ -57,7 +58,7 @@ class WorkspaceError(ValueError):
 
 
 def check_workspace(name: str) -> str:
-    if not _WORKSPACE.match(name or ""):
+    if not isinstance(name, str) or not _WORKSPACE.fullmatch(name):
         raise WorkspaceError(
             f"bad workspace name {name!r}: use 1-64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"
         )
@@ -132,7 +133,16 @@ def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> 
     if host:
         return chromadb.HttpClient(host=host, port=port, settings=settings)
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception:
+        # chromadb keeps one system per folder for the whole process, even one whose start failed
+        # (a read-only or full disk); left there, every later client would get it, unstarted, and
+        # the app could not recover without a restart once the disk is fixed.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        raise
 
 
 def keyword_index_for(client: chromadb.ClientAPI) -> KeywordIndex:

@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from crew.agents.researcher import WebTools
 from crew.embeddings import Embedder
 from crew.events import Event
+from crew.faults import explain_for, explainer
 from crew.graph import build_graph
 from crew.limits import Budget, Limits
 from crew.llm import build_models
@@ -155,7 +156,8 @@ class Crew:
 
         return ingest_bytes(self.memory.workspace(workspace), name, data, library=self.library(),
                             chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
-                            limits=IngestLimits.from_settings(self.settings), progress=progress)
+                            limits=IngestLimits.from_settings(self.settings), progress=progress,
+                            explain=explainer(self.settings))
 
     def documents(self, workspace: str):
         """List a workspace's documents (only complete ones), newest first."""
@@ -258,8 +260,10 @@ class Turn:
             if interrupts:
                 self._paused = dict(interrupts[0].value)
         except Exception as exc:  # the graph guards its nodes; this is the checkpointer or the graph itself
-            self._emit(Event(kind="error", turn_id=self.turn_id, agent="crew", text=f"the crew failed: {describe(exc)}",
-                             data={"part": getattr(exc, "part", "crew")}))
+            fault = explain_for(exc, self.crew.settings)  # a full or read-only data dir: say which and what to do
+            self._emit(Event(kind="error", turn_id=self.turn_id, agent="crew",
+                             text=f"the crew failed: {fault.message if fault else describe(exc)}",
+                             data={"part": fault.part if fault else getattr(exc, "part", "crew")}))
         finally:
             self._queue.put(None)
 
@@ -378,8 +382,10 @@ class Turn:
             return None
         except TraceStoreError as exc:
             self._trace_failed = True
+            fault = explain_for(exc, self.crew.settings)
+            reason = f"the trace store failed: {fault.message}" if fault else describe(exc)
             event = Event(kind="error", turn_id=self.turn_id, agent="crew", data={"part": "trace store"},
-                          text=f"{describe(exc)}; this turn's trace is incomplete")
+                          text=f"{reason}; this turn's trace is incomplete")
             self._observe(event)
             return event
 

@@ -56,10 +56,13 @@ def test_a_full_disk_when_writing_the_trace(crew):
     turn = crew.run_turn("w", "t", "What is in green tea? " + "Please be thorough and cite everything. " * 150)
     events = list(turn)
     (error,) = trace_errors(events)  # reported once, not once per event
-    assert "database or disk is full" in error.text and "trace" in error.text
+    # Named as an operator fault: the part, where it is, and what to do (crew.faults).
+    data_dir = crew.settings.data_dir.resolve()
+    assert error.text.startswith(f"the trace store failed: the disk holding the data dir {data_dir} is full")
+    assert "free some space" in error.text and "trace is incomplete" in error.text
     assert events[-1].kind == "final"
     assert turn.result.answer.startswith("According to the sources") and turn.result.citations
-    assert turn.result.status == "error" and "disk is full" in turn.result.error
+    assert turn.result.status == "error" and "is full" in turn.result.error
 
     make_room(conn)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

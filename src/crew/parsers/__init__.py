@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Callable
 
-from crew.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
+from crew.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, clean_parsed, clean_text, no_tick
 from crew.parsers.csv_rows import parse_csv
 from crew.parsers.html_text import parse_html
 from crew.parsers.markdown import parse_markdown
@@ -45,14 +45,14 @@ def file_format(name: str) -> str:
 
 
 def parse(name: str, data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = no_tick) -> Parsed:
-    """Read a file into sections by its extension."""
+    """Read a file into sections by its extension, without control characters (whatever the format)."""
     file_format(name)
     if not data:
         raise IngestError("the file is empty (0 bytes)")
-    return PARSERS[PurePath(name).suffix.lower()][1](data, options, tick)
+    return clean_parsed(PARSERS[PurePath(name).suffix.lower()][1](data, options, tick))
 
 
 __all__ = [
     "IngestError", "ParseOptions", "Parsed", "Section", "Tick", "PARSERS", "SUFFIXES",
-    "decode_text", "file_format", "parse", "no_tick",
+    "clean_text", "decode_text", "file_format", "parse", "no_tick",
 ]

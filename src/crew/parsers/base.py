@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Callable
 
 Tick = Callable[[float], None]  # fraction 0..1 of the parse done
@@ -45,3 +46,20 @@ class ParseOptions:
 
 def no_tick(_: float) -> None:
     return None
+
+
+# C0 control characters and DEL, except tab and newline: a NUL or an ESC in a chunk is noise to the
+# embedder, breaks keyword search and storage, and can act on a terminal that shows it.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BREAKS = re.compile(r"\r\n?|[\x0b\x0c]")  # CR, CRLF, vertical tab and form feed end a line
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters from parsed text: line breaks of every kind become newlines, the rest go."""
+    return _CONTROLS.sub("", _BREAKS.sub("\n", text))
+
+
+def clean_parsed(parsed: Parsed) -> Parsed:
+    """`clean_text` on every section's text and heading; sections left blank are dropped."""
+    sections = [replace(s, text=clean_text(s.text), heading=clean_text(s.heading)) for s in parsed.sections]
+    return replace(parsed, sections=[s for s in sections if s.text.strip()])

@@ -18,6 +18,7 @@ _MARK = "\u2063H"  # invisible separator: cannot come from a page's own text aft
 _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 _FOLD = re.compile(r"\s+")
 _BLANKS = re.compile(r"\n\s*\n\s*")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\x0c\r")
 
 
 def _tidy(text: str) -> str:
@@ -31,8 +32,14 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
     kind = sniff(data)
     if kind:
         raise IngestError(f"this is not an HTML page: it is {kind}")
-    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError("this is not an HTML page (it holds binary data)")
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 is half NULs
+        # Binary data (or UTF-16 without a byte-order mark) is full of control bytes; a stray one is
+        # dropped, as in a text file (a NUL here, else the parser shows it as U+FFFD inside a word;
+        # the others with every format's control characters after parsing).
+        head = data[:65536]
+        if len(head) - len(head.translate(None, _CONTROL_BYTES)) > 0.01 * len(head) + 2:
+            raise IngestError("this is not an HTML page (it holds binary data)")
+        data = data.replace(b"\x00", b"")
     try:
         soup = BeautifulSoup(data, "lxml")
     except Exception as exc:

@@ -1,0 +1,123 @@
+"""Name the part of the machine that failed, and what to do about it, when the fault is not the person's input.
+
+Three operator faults reach the app from below, each as whatever the library in the way raises
+(an OSError, a sqlite3 error, a chromadb or httpx error, sometimes wrapped twice):
+
+- the disk holding the data dir is full (ENOSPC, SQLite's "database or disk is full");
+- the data dir is read-only or cannot be written (EROFS, SQLite's "readonly database");
+- the Chroma server (`CHROMA_HOST`/`CHROMA_PORT`) does not answer.
+
+`explain(exc, ...)` walks the exception's chain and returns a `Fault` with one message a person
+can act on, or None when the error is something else (then it is ours, and keeps its traceback).
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+FaultKind = Literal["disk_full", "read_only", "chroma_down"]
+
+# What SQLite and Chroma's own SQLite (which reports through chromadb's InternalError text) say.
+_DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_READ_ONLY_TEXT = ("readonly database", "read-only database", "read-only file system", "unable to open database file")
+_CHROMA_DOWN_TEXT = ("could not connect to a chroma server",)
+_CONNECTION_ERRORS = ("ConnectError", "ConnectTimeout", "RemoteProtocolError", "ReadError")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An operator fault: which part failed (`part`, e.g. "data dir"), where, and the whole message."""
+
+    kind: FaultKind
+    part: str  # "data dir" | "Chroma server"
+    where: str  # the path, or host:port
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"error": self.message, "part": self.part, "where": self.where}
+
+
+def _chain(exc: BaseException | None):
+    """The exception, then its causes and contexts (each once)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 10:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def fault_kind(exc: BaseException, chroma_server: bool = False) -> FaultKind | None:
+    """Which operator fault an exception shows, if any. `chroma_server`: Chroma is a server, not a folder."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "disk_full"
+        if isinstance(e, OSError) and e.errno == errno.EROFS:
+            return "read_only"
+        name = getattr(e, "sqlite_errorname", "") if isinstance(e, sqlite3.Error) else ""
+        if name.startswith("SQLITE_FULL"):
+            return "disk_full"
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            return "read_only"
+        text = str(e).lower()
+        if any(t in text for t in _DISK_FULL_TEXT):
+            return "disk_full"
+        if any(t in text for t in _READ_ONLY_TEXT):
+            return "read_only"
+        if chroma_server and (any(t in text for t in _CHROMA_DOWN_TEXT) or (_connection_error(e) and _from_chromadb(e))):
+            return "chroma_down"
+    return None
+
+
+def _connection_error(e: BaseException) -> bool:
+    return isinstance(e, ConnectionError) or type(e).__name__ in _CONNECTION_ERRORS
+
+
+def _from_chromadb(e: BaseException) -> bool:
+    """True when the error was raised on its way through chromadb (and not, say, from a model server's client)."""
+    tb = e.__traceback__
+    while tb is not None:
+        if "chromadb" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def explain(exc: BaseException, data_dir: Path | str, chroma_host: str | None = None,
+            chroma_port: int | None = None) -> Fault | None:
+    """Return the operator fault behind `exc`, with its message, or None if it is not one."""
+    kind = fault_kind(exc, chroma_server=bool(chroma_host))
+    where = str(Path(data_dir).expanduser().resolve())
+    if kind == "disk_full":
+        return Fault(kind, "data dir", where,
+                     f"the disk holding the data dir {where} is full: free some space there (or point CREW_DATA_DIR "
+                     "at a disk with room), then try again")
+    if kind == "read_only":
+        return Fault(kind, "data dir", where,
+                     f"the data dir {where} is read-only or cannot be written: make it writable for the user running "
+                     "Crew (or point CREW_DATA_DIR at a writable folder), then try again")
+    if kind == "chroma_down":
+        server = f"{chroma_host}:{chroma_port or 8000}"
+        return Fault(kind, "Chroma server", server,
+                     f"the Chroma server at {server} does not answer: start it (`chroma run --host {chroma_host} "
+                     f"--port {chroma_port or 8000} --path DIR`) or point CHROMA_HOST/CHROMA_PORT at a running one, "
+                     "then try again")
+    return None
+
+
+def explain_for(exc: BaseException, settings) -> Fault | None:
+    """`explain` with the data dir and Chroma server of a Settings."""
+    return explain(exc, settings.data_dir, settings.chroma_host, settings.chroma_port)
+
+
+def explainer(settings) -> Callable[[BaseException], str | None]:
+    """A function giving the message of an operator fault under these settings, or None (for ingest's reports)."""
+
+    def message(exc: BaseException) -> str | None:
+        fault = explain_for(exc, settings)
+        return fault.message if fault else None
+
+    return message
