@@ -95,5 +95,6 @@ def test_a_bad_model_spec_is_refused_with_a_message(scripted, monkeypatch):
     at.text_input(key="set-model-critic").set_value("")
     next(b for b in at.button if b.label == "Apply to the next turn").click().run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == ["Not applied: 'openai' names no model: write openai:MODEL_NAME"]
+    # Shown literally: the underscore is escaped, so it is not read as emphasis.
+    assert [e.value for e in at.error] == ["Not applied: 'openai' names no model: write openai:MODEL\\_NAME"]
     assert "crew_settings_overrides" not in at.session_state
