@@ -39,7 +39,9 @@ class Page:
 
 def page_setup(title: str, layout: Literal["centered", "wide"] = "centered") -> Page:
     """Configure the page; show the page links, the workspace picker and, if needed, the model banner."""
-    st.set_page_config(page_title=f"{title} · Crew", page_icon=":material/explore:", layout=layout)
+    # An emoji, which Streamlit draws into a data: URL: a ":material/...:" favicon is fetched
+    # from Google's font CDN by every browser that opens the app.
+    st.set_page_config(page_title=f"{title} · Crew", page_icon="🧭", layout=layout)
     for script, label, icon in NAVIGATION:
         st.sidebar.page_link(script, label=plain(label), icon=icon)
     st.sidebar.divider()
