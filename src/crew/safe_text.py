@@ -30,8 +30,9 @@ from urllib.parse import urlparse
 _JOINER = "\u2060"
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(?=://)|(?<=www)(?=\.)|(?=@)")
 # Shown literally: everything that starts a link, an image, HTML, math, emphasis, code, a
-# heading or a table, and the backslash itself (so the text cannot undo an escape).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$!#])")
+# heading or a table, the backslash itself (so the text cannot undo an escape), and a ':' that
+# would start one of Streamlit's directives (" :red" would vanish from the text).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$!#]|(?<![A-Za-z0-9]):(?=[A-Za-z]))")
 # In Markdown kept as Markdown: a ']' that would close a link, image, reference or footnote
 # definition ("](", "][", "]:"), '![', '<' (HTML and <autolinks>), '$' (math), and the
 # backslash. A lone "[1]" stays as it is.

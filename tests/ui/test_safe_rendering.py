@@ -152,7 +152,8 @@ def test_plain_text_has_no_markdown_left():
     assert "https://" not in out and "www." not in out and "a@" not in out  # nothing left to autolink
     assert escape_md("a\n\nb   c") == "a b c"
     assert escape_md("my_file*v2*.md") == "my\\_file\\*v2\\*.md"
-    assert escape_md("Q1: what? survey.pdf, p. 3") == "Q1: what? survey.pdf, p. 3"  # plain prose reads as it is
+    assert escape_md("Q1: what? survey.pdf, p. 3 openai:gpt") == "Q1: what? survey.pdf, p. 3 openai:gpt"  # prose as it is
+    assert escape_md("tea :red[x] :material/home:") == "tea \\:red\\[x\\] \\:material/home:"  # no directive
 
 
 def test_rich_text_keeps_emphasis_but_nothing_live():
