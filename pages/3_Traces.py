@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from crew.safe_text import md
+from crew.safe_text import md, plain
 from crew.view import money, timeline_rows, trace_document
 from pages.common.chrome import CHAT_PAGE, page_setup
 from pages.common.crew_access import trace_store
@@ -60,13 +60,14 @@ doc = trace_document(turn, spans)  # totals, table rows and the JSON download, w
 totals = doc["totals"]
 
 cols = st.columns(7)
-cols[0].metric("Duration", f"{totals['duration_s']:.2f} s")
-cols[1].metric("Tokens in", f"{totals['tokens_in']:,}")
-cols[2].metric("Tokens out", f"{totals['tokens_out']:,}")
-cols[3].metric("Est. cost", money(totals["cost_usd"]))
-cols[4].metric("Steps", totals["steps"])
-cols[5].metric("Model calls", totals["llm_calls"])
-cols[6].metric("Tool calls", totals["tool_calls"])
+# A metric's value is Markdown too (a "$" in a cost would start a formula).
+cols[0].metric("Duration", md("{:.2f} s", totals["duration_s"]))
+cols[1].metric("Tokens in", md("{:,}", totals["tokens_in"]))
+cols[2].metric("Tokens out", md("{:,}", totals["tokens_out"]))
+cols[3].metric("Est. cost", plain(money(totals["cost_usd"])))
+cols[4].metric("Steps", md("{}", totals["steps"]))
+cols[5].metric("Model calls", md("{}", totals["llm_calls"]))
+cols[6].metric("Tool calls", md("{}", totals["tool_calls"]))
 if turn.get("error"):
     st.error(md("This turn ended with an error: {}", turn["error"]), icon=":material/error:")
 elif turn.get("limit_hit"):

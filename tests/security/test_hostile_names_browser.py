@@ -139,6 +139,8 @@ def test_hostile_text_is_never_a_live_link_or_image_on_any_page(canary, provider
         sidebar = page.locator('[data-testid="stSidebar"]')
 
         def check(where: str) -> None:
+            # The script has finished drawing the page ("Running..." is gone); then look.
+            expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
             page.wait_for_load_state("networkidle")
             seen.append((where, page.evaluate(LIVE, port)))
             texts[where] = page.inner_text("body").replace("\u2060", "")  # the joiners that stop autolinks
@@ -196,6 +198,8 @@ def test_hostile_text_is_never_a_live_link_or_image_on_any_page(canary, provider
         # Traces: the turn, its goal and the provider's error.
         sidebar.get_by_role("link", name="Traces").click()
         expect(main.get_by_role("heading", name="Timeline")).to_be_visible()
+        expect(main.locator('[data-testid="stMetric"]').filter(has_text="Est. cost")).to_contain_text("$0")
+        expect(main.locator('[data-testid="stVegaLiteChart"]').locator("canvas, svg").first).to_be_visible()
         check("traces")
 
         # Settings: a hostile model name, shown back whether it is refused or applied.

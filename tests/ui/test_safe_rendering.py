@@ -17,19 +17,20 @@ import pytest
 from crew.safe_text import Md, SafeStream, escape_md, md, plain, rich, safe_markdown
 from tests.servers import ROOT
 
-# Streamlit calls whose text is rendered as Markdown: method -> (positional index, keyword).
+# Streamlit calls whose text is rendered as Markdown: method -> ((positional index, keyword), ...).
 MARKDOWN_ARGS = {
-    **{name: (0, "body") for name in ("markdown", "caption", "title", "header", "subheader", "error", "warning",
-                                       "info", "success", "toast")},
-    **{name: (0, "label") for name in (
-        "status", "expander", "popover", "button", "form_submit_button", "download_button", "link_button", "metric",
+    **{name: ((0, "body"),) for name in ("markdown", "caption", "title", "header", "subheader", "error", "warning",
+                                          "info", "success", "toast")},
+    **{name: ((0, "label"),) for name in (
+        "status", "expander", "popover", "button", "form_submit_button", "download_button", "link_button",
         "checkbox", "toggle", "radio", "selectbox", "multiselect", "text_input", "text_area", "number_input",
         "slider", "select_slider", "file_uploader", "date_input", "time_input", "color_picker", "camera_input",
         "feedback", "pills", "segmented_control")},
-    "page_link": (1, "label"),
-    "progress": (1, "text"),
-    "write": (0, "body"),
-    "write_stream": (0, "stream"),
+    "metric": ((0, "label"), (1, "value"), (2, "delta")),
+    "page_link": ((1, "label"),),
+    "progress": ((1, "text"),),
+    "write_stream": ((0, "stream"),),
+    "write": (),  # every positional argument
 }
 SAFE_BUILDERS = {"plain", "rich"}
 # Reviewed exceptions: (file, method). The writer's tokens reach write_stream through SafeStream.
@@ -89,12 +90,12 @@ def problems(source: str, name: str) -> list[str]:
             continue
         if (name, func.attr) in EXCEPTIONS:
             continue
-        index, keyword = MARKDOWN_ARGS[func.attr]
-        values = [kw.value for kw in node.keywords if kw.arg == keyword]
-        if len(node.args) > index:
-            values.append(node.args[index])
+        values = []
+        for index, keyword in MARKDOWN_ARGS[func.attr]:
+            values += [kw.value for kw in node.keywords if kw.arg == keyword]
+            values += node.args[index:index + 1]
         if func.attr == "write":
-            values = list(node.args)
+            values += node.args
         for value in values:
             if not is_safe(value):
                 found.append(f"{where}: {ast.unparse(func)}(...) gets {ast.unparse(value)}")
@@ -119,6 +120,8 @@ def test_every_page_renders_text_only_through_the_safe_path():
     "col.popover(label)",
     "bar.progress(0.2, text=name)",
     "st.toast(flash)",
+    "st.write(text)",
+    'cols[0].metric("Duration", f"{seconds} s")',
     "(st.info if dup else st.success)(plain(x))",
     "st.error(md(template, x))",
     "st.error(Md(x))",
