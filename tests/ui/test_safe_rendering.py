@@ -10,6 +10,7 @@ and no page builds an `Md` by hand. So escaping cannot be forgotten: the test fa
 from __future__ import annotations
 
 import ast
+import random
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,6 @@ def test_rich_text_keeps_emphasis_but_nothing_live():
 
 
 def test_a_stream_in_pieces_is_made_as_safe_as_the_whole_text():
-    import random
-
     text = "Costs $3! ![img](http://x/y.png) ok! [a](b) see https://evil.example/x or www.evil.example !!![z](w) end!"
     rng = random.Random(7)
     for _ in range(200):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import random
-
 from crew.events import Event
-from crew.state import source_label
 from crew.safe_text import safe_url
+from crew.state import source_label
 from crew.view import (
     TurnView,
     answer_markdown,
