@@ -11,7 +11,7 @@ from crew.library_view import progress_label, summary_line
 from crew.live import LiveTurn
 from crew.llm import ModelSpecError
 from crew.service import Crew, EmptyGoal, NotPaused
-from crew.view import escape_md, safe_markdown
+from crew.safe_text import md, plain, rich
 from pages.common.chrome import SETTINGS_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import chat_store, get_crew, live_registry
 from pages.common.turn_view import follow_live, render_stored
@@ -80,7 +80,7 @@ def chat_sidebar(store: ChatStore, current: Chat | None) -> None:
             # Another chat still working shows a spinner (the open chat shows its own progress).
             live = registry.get((ws, c.chat_id))
             running = live is not None and not live.done and not (current and c.chat_id == current.chat_id)
-            st.button(escape_md(c.title), key=f"chat-{c.chat_id}", on_click=_select, args=(c.chat_id,), width="stretch",
+            st.button(plain(c.title), key=f"chat-{c.chat_id}", on_click=_select, args=(c.chat_id,), width="stretch",
                       type="primary" if current and c.chat_id == current.chat_id else "tertiary",
                       icon=":material/progress_activity:" if running else None)
         st.divider()
@@ -195,16 +195,16 @@ def ingest_files(crew: Crew, store: ChatStore, chat: Chat, files: list[tuple[str
     """Add the files dropped on the chat box, with a progress bar each; then show them as history does."""
     names = [name for name, _ in files]
     with st.chat_message("user"):
-        st.markdown(":material/attach_file: " + escape_md(", ".join(names)))
+        st.markdown(md(":material/attach_file: {}", ", ".join(names)))
         working = st.empty()
         results = []
-        with working.container(), st.status(f"Adding {len(files)} file{'s' * (len(files) != 1)} to the workspace…",
+        with working.container(), st.status(md("Adding {} file{} to the workspace…", len(files), "s" * (len(files) != 1)),
                                             expanded=True):
             for name, data in files:
-                bar = st.progress(0.0, text=escape_md(name))
+                bar = st.progress(0.0, text=plain(name))
                 result = crew.ingest(ws, name, data, progress=lambda stage, frac, bar=bar, name=name:
                                      bar.progress(min(max(frac, 0.0), 1.0),
-                                                  text=progress_label(escape_md(name), stage, frac)))
+                                                  text=plain(progress_label(name, stage, frac))))
                 results.append(result.to_dict())
         working.empty()
         upload_results(results)
@@ -217,16 +217,16 @@ def ingest_files(crew: Crew, store: ChatStore, chat: Chat, files: list[tuple[str
 def upload_results(results: list[dict]) -> None:
     for r in results:
         if r.get("duplicate"):  # nothing was stored: say so, as the Documents page does
-            st.caption(f":material/check: {escape_md(summary_line(r))}")
+            st.caption(md(":material/check: {}", summary_line(r)))
         elif r.get("status") == "ok":
-            st.caption(f":material/check: {escape_md(r['file'])}: {r.get('chunks', 0)} chunks added to the workspace's documents")
+            st.caption(md(":material/check: {}: {} chunks added to the workspace's documents", r["file"], r.get("chunks", 0)))
         else:
-            st.caption(f":material/close: {escape_md(r.get('file', ''))}: {escape_md(r.get('error', 'failed'))}")
+            st.caption(md(":material/close: {}: {}", r.get("file", ""), r.get("error", "failed")))
 
 
 def render_upload(record) -> None:
     with st.chat_message("user"):
-        st.markdown(":material/attach_file: " + escape_md(record.goal))
+        st.markdown(md(":material/attach_file: {}", record.goal))
         upload_results(record.extra.get("files", []))
 
 
@@ -235,13 +235,13 @@ def main() -> None:
         crew: Crew | None = get_crew(page.settings)
     except ModelSpecError as exc:
         crew = None
-        st.error(f"The crew cannot start with these models: {exc}", icon=":material/error:")
+        st.error(md("The crew cannot start with these models: {}", exc), icon=":material/error:")
         st.page_link(SETTINGS_PAGE, label="Fix it in Settings", icon=":material/settings:")
 
     chat = _current_chat(chats)
     chat_sidebar(chats, chat)
     if flash := st.session_state.pop(FLASH_KEY, None):
-        st.error(flash)
+        st.error(plain(flash))
 
     live = registry.get((ws, chat.chat_id)) if chat else None
     if live is not None and live.done:
@@ -256,7 +256,7 @@ def main() -> None:
             "**critic** checks it. Drop files on the chat box to add them to the workspace's documents."
         )
     else:
-        st.subheader(escape_md(chat.title))
+        st.subheader(plain(chat.title))
         for record in chats.turns(ws, chat.chat_id):
             if live is not None and record.turn_id == live.turn_id:
                 continue
@@ -264,7 +264,7 @@ def main() -> None:
                 render_upload(record)
                 continue
             with st.chat_message("user"):
-                st.markdown(safe_markdown(record.goal))
+                st.markdown(rich(record.goal))
             with st.chat_message("assistant"):
                 render_stored(record.event_objects(),
                               on_approve=lambda turn_id, qs, chat_id=chat.chat_id: _approve(chat_id, turn_id, qs))
@@ -281,11 +281,11 @@ def main() -> None:
             try:
                 live = start_turn(crew, chats, chats.get(ws, chat.chat_id) or chat, pending["text"])
             except (EmptyGoal, RuntimeError) as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
 
     if live is not None:
         with st.chat_message("user"):
-            st.markdown(safe_markdown(live.turn.goal))
+            st.markdown(rich(live.turn.goal))
         with st.chat_message("assistant"):
             follow_live(live, on_approve=lambda turn_id, qs, chat_id=chat.chat_id: _approve(chat_id, turn_id, qs))
         registry.discard((ws, chat.chat_id), live)

@@ -7,6 +7,8 @@ first_step_s: from pressing Enter to the first agent step visible, `fake` model 
 median of 10 goals, each in a new chat. stop_s: from clicking Stop to the stopped state visible,
 `fake?delay=1&subquestions=3` (so every turn is still running when Stop is clicked), median of 5.
 Times are taken in the test process around Playwright calls, so they include its round trips.
+The browser is the tests' `Chromium` (tests/servers.py): loopback only; the run fails if a page
+tried to reach any other host.
 """
 
 from __future__ import annotations
@@ -27,10 +29,8 @@ from typing import Iterator
 from _report import args, report
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
-GOAL_BOX = "What should the crew find out?"
+sys.path.insert(0, str(ROOT))
+from tests.servers import GOAL_BOX, Chromium  # noqa: E402
 
 
 def free_port() -> int:
@@ -78,8 +78,8 @@ def new_goal(page, goal: str):
     return box, main, main.locator('[data-testid="stExpander"]').filter(has_text="Coordinator")
 
 
-def first_step_times(browser, url: str, tries: int) -> list[float]:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def first_step_times(browser: Chromium, url: str, tries: int) -> list[float]:
+    page = browser.page()
     page.goto(url)
     page.get_by_placeholder(GOAL_BOX, exact=False).wait_for(timeout=60_000)
     times = []
@@ -96,8 +96,8 @@ def first_step_times(browser, url: str, tries: int) -> list[float]:
     return times
 
 
-def stop_times(browser, url: str, tries: int) -> list[float]:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def stop_times(browser: Chromium, url: str, tries: int) -> list[float]:
+    page = browser.page()
     page.goto(url)
     page.get_by_placeholder(GOAL_BOX, exact=False).wait_for(timeout=60_000)
     times = []
@@ -117,15 +117,11 @@ def stop_times(browser, url: str, tries: int) -> list[float]:
 
 def main() -> None:
     a = args(__doc__)
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with tempfile.TemporaryDirectory() as tmp, Chromium() as browser:
         with streamlit_app("fake", Path(tmp) / "fast") as url:
             firsts = first_step_times(browser, url, 10)
         with streamlit_app("fake?delay=1&subquestions=3", Path(tmp) / "slow") as url:
             stops = stop_times(browser, url, 5)
-        browser.close()
     figures = {"first_step_s": round(statistics.median(firsts), 3), "stop_s": round(statistics.median(stops), 3)}
     report(
         "Browser: first step and Stop (Chromium + Playwright, fake model)",

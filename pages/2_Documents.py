@@ -4,7 +4,8 @@ Files are added in the background (crew.uploads): the page watches, so a person 
 while a long file is embedded, and finds the summaries when they come back.
 
 UI only: reading, chunking, embedding and the library live in crew.ingest and crew.library,
-reached through the Crew. Names and errors are shown with st.text/st.dataframe, never as HTML.
+reached through the Crew. Names and errors are shown with st.text/st.dataframe, or as text
+escaped by crew.safe_text (`plain`, `md`): never as HTML, never as a live link or image.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from crew.llm import ModelSpecError
 from crew.service import Crew
 from crew.settings import Settings
 from crew.uploads import FileUpload, UploadJob, Uploads
-from crew.view import escape_md
+from crew.safe_text import md, plain
 from pages.common.chrome import page_setup, stop_on_fault
 from pages.common.crew_access import get_crew, stores_crew, upload_queue
 
@@ -37,21 +38,23 @@ def crew_for(settings: Settings) -> Crew:
 def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
     """Button callback: runs before the page redraws, so the list below is already without it."""
     if crew.delete_document(workspace, doc_id):
-        st.session_state[FLASH_KEY] = f"Deleted {name}: its chunks are gone from the workspace's memory."
+        st.session_state[FLASH_KEY] = md("Deleted {}: its chunks are gone from the workspace's memory.", name)
     else:
-        st.session_state[FLASH_KEY] = f"{name} was already gone."
+        st.session_state[FLASH_KEY] = md("{} was already gone.", name)
 
 
 def show_file(f: FileUpload) -> None:
     """One file of an upload: its bar, and once it is in, what came of it."""
     with st.container(border=True):
-        st.progress(min(max(f.fraction, 0.0), 1.0), text=progress_label(f.name, f.stage, f.fraction))
+        st.progress(min(max(f.fraction, 0.0), 1.0), text=plain(progress_label(f.name, f.stage, f.fraction)))
         if f.result is None:
             return
-        if f.result.status == "ok":
-            (st.info if f.result.duplicate else st.success)(summary_line(f.result), icon=":material/check:")
+        if f.result.status == "ok" and f.result.duplicate:
+            st.info(plain(summary_line(f.result)), icon=":material/check:")
+        elif f.result.status == "ok":
+            st.success(plain(summary_line(f.result)), icon=":material/check:")
         else:
-            st.error(summary_line(f.result), icon=":material/error:")
+            st.error(plain(summary_line(f.result)), icon=":material/error:")
 
 
 def shown_jobs(uploads: Uploads, workspace: str) -> list[UploadJob]:
@@ -70,7 +73,7 @@ def upload_panel(uploads: Uploads, workspace: str) -> None:
         for f in job.files:
             show_file(f)
         if not job.done:
-            st.button("Cancel" if not job.cancel_requested else "Cancelling…", key=f"cancel-{job.job_id}",
+            st.button("Cancelling…" if job.cancel_requested else "Cancel", key=f"cancel-{job.job_id}",
                       icon=":material/cancel:", disabled=job.cancel_requested, on_click=uploads.cancel,
                       args=(job.job_id,), help="The file being added is rolled back; the ones after it are skipped.")
     running = {j.job_id for j in jobs if not j.done}
@@ -85,10 +88,10 @@ uploads = upload_queue()
 limit = upload_limit_mb()
 
 st.title("Documents")
-st.caption(
-    f"Files in workspace **{ws}** that the crew searches and cites down to the page. PDF, Word (.docx), "
-    f"Markdown, plain text, HTML and CSV, several at once, up to {limit} MB each."
-)
+st.caption(md(
+    "Files in workspace **{}** that the crew searches and cites down to the page. PDF, Word (.docx), "
+    "Markdown, plain text, HTML and CSV, several at once, up to {} MB each.", ws, limit
+))
 
 with st.form("upload", clear_on_submit=True, border=True):
     files = st.file_uploader("Add files", type=UPLOAD_TYPES, accept_multiple_files=True,
@@ -105,11 +108,11 @@ st.session_state[RUNNING_KEY] = {j.job_id for j in shown_jobs(uploads, ws) if no
 st.fragment(upload_panel, run_every=0.5 if st.session_state[RUNNING_KEY] else None)(uploads, ws)
 
 if flash := st.session_state.pop(FLASH_KEY, None):
-    st.toast(flash, icon=":material/delete:")
+    st.toast(plain(flash), icon=":material/delete:")
 
 with stop_on_fault(page.settings):
     documents = crew.documents(ws)
-st.subheader(f"Library ({len(documents)})")
+st.subheader(md("Library ({})", len(documents)))
 if not documents:
     st.info("No documents in this workspace yet. Add some above; the crew will search them and cite the page.",
             icon=":material/folder_open:")
@@ -136,5 +139,5 @@ else:
         with stop_on_fault(page.settings):
             hits = crew.search_documents(ws, query)
         for n, hit in enumerate(hits, start=1):
-            with st.expander(f"{n}. {escape_md(hit.cite())}", expanded=n == 1):
+            with st.expander(md("{}. {}", n, hit.cite()), expanded=n == 1):
                 st.text(hit.text)

@@ -1,4 +1,8 @@
-"""Traces page: each turn as a tree of spans and a timeline, with tokens, estimated cost and errors."""
+"""Traces page: each turn as a tree of spans and a timeline, with tokens, estimated cost and errors.
+
+Goals, span names and errors come from models, documents and provider servers: they are shown in
+plain-text widgets (selectbox options, tables, JSON, the chart) or escaped by crew.safe_text.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from crew.safe_text import md, plain
 from crew.view import money, timeline_rows, trace_document
 from pages.common.chrome import CHAT_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import trace_store
@@ -57,17 +62,18 @@ doc = trace_document(turn, spans)  # totals, table rows and the JSON download, w
 totals = doc["totals"]
 
 cols = st.columns(7)
-cols[0].metric("Duration", f"{totals['duration_s']:.2f} s")
-cols[1].metric("Tokens in", f"{totals['tokens_in']:,}")
-cols[2].metric("Tokens out", f"{totals['tokens_out']:,}")
-cols[3].metric("Est. cost", money(totals["cost_usd"]))
-cols[4].metric("Steps", totals["steps"])
-cols[5].metric("Model calls", totals["llm_calls"])
-cols[6].metric("Tool calls", totals["tool_calls"])
+# A metric's value is Markdown too (a "$" in a cost would start a formula).
+cols[0].metric("Duration", md("{:.2f} s", totals["duration_s"]))
+cols[1].metric("Tokens in", md("{:,}", totals["tokens_in"]))
+cols[2].metric("Tokens out", md("{:,}", totals["tokens_out"]))
+cols[3].metric("Est. cost", plain(money(totals["cost_usd"])))
+cols[4].metric("Steps", md("{}", totals["steps"]))
+cols[5].metric("Model calls", md("{}", totals["llm_calls"]))
+cols[6].metric("Tool calls", md("{}", totals["tool_calls"]))
 if turn.get("error"):
-    st.error(f"This turn ended with an error: {turn['error']}", icon=":material/error:")
+    st.error(md("This turn ended with an error: {}", turn["error"]), icon=":material/error:")
 elif turn.get("limit_hit"):
-    st.warning(f"This turn ended at its **{turn['limit_hit']}** limit.", icon=":material/timer:")
+    st.warning(md("This turn ended at its **{}** limit.", turn["limit_hit"]), icon=":material/timer:")
 
 st.subheader("Timeline")
 bars = pd.DataFrame(timeline_rows(turn, spans))

@@ -13,6 +13,7 @@ from collections import Counter
 import streamlit as st
 
 from crew.llm import PROVIDERS, ModelSpecError, split_spec
+from crew.safe_text import md, plain
 from crew.settings import APP_DIR, ROLES, Settings
 from crew.view import mask_secret
 from pages.common.chrome import page_setup
@@ -75,7 +76,7 @@ st.caption("Changes apply to your next turn, in this browser session. Defaults c
            "(`CREW_MODEL`, `CREW_MAX_REVISIONS`, …) and `.streamlit/secrets.toml`.")
 
 if flash := st.session_state.pop("settings_flash", None):
-    st.success(flash, icon=":material/check_circle:")
+    st.success(plain(flash), icon=":material/check_circle:")
 
 with st.form("settings"):
     st.subheader("Models")
@@ -84,9 +85,9 @@ with st.form("settings"):
     for role in ROLES:
         provider, rest = split_for_form(current.model_for(role))
         left, right = st.columns([1, 2])
-        p = left.selectbox(f"{role.capitalize()}", PROVIDERS, key=f"set-provider-{role}",
+        p = left.selectbox(plain(role.capitalize()), PROVIDERS, key=f"set-provider-{role}",
                            index=PROVIDERS.index(provider) if provider in PROVIDERS else 0)
-        r = right.text_input(f"{role.capitalize()} model", value=rest, key=f"set-model-{role}",
+        r = right.text_input(md("{} model", role.capitalize()), value=rest, key=f"set-model-{role}",
                              placeholder=HINTS.get(provider, ""), label_visibility="hidden")
         chosen[role] = join_spec(p, r)
 
@@ -95,7 +96,7 @@ with st.form("settings"):
     cols = st.columns(3) * 2
     for col, (field, (label, lo, hi, step, help_)) in zip(cols, LIMITS.items()):
         value = getattr(current, field)
-        limits[field] = col.number_input(label, min_value=lo, max_value=hi, step=step, help=help_,
+        limits[field] = col.number_input(plain(label), min_value=lo, max_value=hi, step=step, help=plain(help_),
                                          value=type(lo)(value), key=f"set-{field}")
     web = st.toggle("Web search (DuckDuckGo) and page fetching", value=current.web_search, key="set-web_search")
     apply = st.form_submit_button("Apply to the next turn", type="primary", icon=":material/check:")
@@ -107,9 +108,9 @@ if apply:
     try:
         models_for(Settings(**new))  # build (and cache) them now, so a bad spec is reported here
     except ModelSpecError as exc:
-        st.error(f"Not applied: {exc}", icon=":material/error:")
+        st.error(md("Not applied: {}", exc), icon=":material/error:")
     except ValueError as exc:  # a setting pydantic refuses
-        st.error(f"Not applied: {exc}", icon=":material/error:")
+        st.error(md("Not applied: {}", exc), icon=":material/error:")
     else:
         set_overrides(new)
         st.session_state["settings_flash"] = "Applied: your next turn uses these settings."
@@ -136,7 +137,7 @@ st.dataframe(rows, hide_index=True, width="stretch")
 
 with st.expander("Your next turn runs with"):
     nxt = page.settings
-    st.markdown("\n".join(f"- **{role}**: `{nxt.model_for(role)}`" for role in ROLES))
-    st.markdown(f"- max revisions **{nxt.max_revisions}**, token budget **{nxt.token_budget:,}**, "
-                f"timeout **{nxt.timeout_s:g} s**, max steps **{nxt.max_steps}**, max tool calls "
-                f"**{nxt.max_tool_calls}**, web search **{'on' if nxt.web_search else 'off'}**")
+    st.markdown(md("\n").join(md("- **{}**: {}", role, nxt.model_for(role)) for role in ROLES))
+    st.markdown(md("- max revisions **{}**, token budget **{:,}**, timeout **{:g} s**, max steps **{}**, "
+                   "max tool calls **{}**, web search **{}**", nxt.max_revisions, nxt.token_budget, nxt.timeout_s,
+                   nxt.max_steps, nxt.max_tool_calls, "on" if nxt.web_search else "off"))

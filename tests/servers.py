@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -79,9 +81,54 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-gpu",
-    # Belt and braces: the browser resolves no host name, so it can reach nothing but loopback.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    # Belt and braces: the browser resolves no host name but loopback's, so it can reach nothing
+    # else. Chromium matches IP literals against the rules too (checked: "EXCLUDE localhost" alone
+    # makes 127.0.0.1 unreachable), and writes IPv6 there without brackets.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1 , EXCLUDE ::1",
 ]
+NOT_NETWORK = ("data", "blob", "about", "chrome-error")
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for a URL that stays on this machine: loopback hosts, or no network at all (data:)."""
+    parts = urlsplit(url)
+    if parts.scheme in NOT_NETWORK:
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnly:
+    """Playwright routing for a browser context: loopback requests pass, any other is aborted and
+    recorded, and `check()` fails the test naming them (the browser must not leave the machine)."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def install(self, context) -> None:
+        context.route("**/*", self._request)
+        # Streamlit's own socket is not routed at all (proxying it would slow every page).
+        context.route_web_socket(lambda url: not is_loopback_url(url), self._web_socket)
+
+    def _request(self, route) -> None:
+        url = route.request.url
+        if is_loopback_url(url):
+            route.fallback()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def _web_socket(self, ws) -> None:
+        self.blocked.append(ws.url)
+        ws.close()
+
+    def check(self) -> None:
+        assert self.blocked == [], f"the browser tried to leave the machine: {self.blocked}"
 
 
 class StreamlitApp:
@@ -122,20 +169,29 @@ class StreamlitApp:
 
 
 class Chromium:
-    """Debian's Chromium driven by Playwright: no browser download, loopback only."""
+    """Debian's Chromium driven by Playwright: no browser download, loopback only.
+
+    Every page gets its own context (its own cookies, so its own Streamlit session) behind
+    `LoopbackOnly`; leaving the block fails the test if any page tried to reach another host.
+    """
 
     def __enter__(self):
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        self.guard = LoopbackOnly()
         return self
 
     def page(self, width: int = 1280, height: int = 1000):
-        page = self.browser.new_page(viewport={"width": width, "height": height})
+        context = self.browser.new_context(viewport={"width": width, "height": height})
+        self.guard.install(context)
+        page = context.new_page()
         page.set_default_timeout(30_000)
         return page
 
     def __exit__(self, *exc) -> None:
         self.browser.close()
         self._pw.stop()
+        if exc[0] is None:  # a test that failed already keeps its own failure
+            self.guard.check()

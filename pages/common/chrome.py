@@ -13,8 +13,8 @@ from streamlit.delta_generator import DeltaGenerator
 from crew.chats import ChatStore
 from crew.faults import explain_for
 from crew.llm import is_embedded
+from crew.safe_text import md, plain
 from crew.settings import ROLES, Settings
-from crew.view import escape_md
 from pages.common.crew_access import chat_store, session_settings
 from pages.common.workspace import current_workspace
 
@@ -42,9 +42,11 @@ class Page:
 
 def page_setup(title: str, layout: Literal["centered", "wide"] = "centered") -> Page:
     """Configure the page; show the page links, the workspace picker and, if needed, the model banner."""
-    st.set_page_config(page_title=f"{title} · Crew", page_icon=":material/explore:", layout=layout)
+    # An emoji, which Streamlit draws into a data: URL: a ":material/...:" favicon is fetched
+    # from Google's font CDN by every browser that opens the app.
+    st.set_page_config(page_title=f"{title} · Crew", page_icon="🧭", layout=layout)
     for script, label, icon in NAVIGATION:
-        st.sidebar.page_link(script, label=label, icon=icon)
+        st.sidebar.page_link(script, label=plain(label), icon=icon)
     st.sidebar.divider()
     room = st.sidebar.container()
     settings = session_settings()
@@ -69,7 +71,7 @@ def stop_on_fault(settings: Settings) -> Iterator[None]:
         fault = explain_for(exc, settings)
         if fault is None:
             raise
-        st.error(escape_md(fault.message[:1].upper() + fault.message[1:]), icon=":material/error:")
+        st.error(plain(fault.message[:1].upper() + fault.message[1:]), icon=":material/error:")
         st.button("Try again", key="fault-try-again", icon=":material/refresh:")
         st.stop()
 
@@ -80,11 +82,11 @@ def model_banner(settings: Settings) -> None:
     if not tiny:
         return
     who = "every role" if len(tiny) == len(ROLES) else "the " + ", ".join(tiny)
-    st.warning(
-        f"**The crew runs on the tiny embedded model (SmolLM2-135M) for {who}: answers will be shallow.** "
+    st.warning(md(
+        "**The crew runs on the tiny embedded model (SmolLM2-135M) for {}: answers will be shallow.** "
         "To get real answers, pick a provider and model on the Settings page, or start the app with a real "
         "model, e.g. `CREW_MODEL=openai:gpt-4o-mini` and `OPENAI_API_KEY` (also `anthropic:…` with "
-        "`ANTHROPIC_API_KEY`, `ollama:…`, or any OpenAI-compatible server through `OPENAI_BASE_URL`).",
+        "`ANTHROPIC_API_KEY`, `ollama:…`, or any OpenAI-compatible server through `OPENAI_BASE_URL`).", who),
         icon=":material/child_care:",
     )
     st.page_link(SETTINGS_PAGE, label="Open Settings", icon=":material/settings:")

@@ -2,7 +2,8 @@
 
 The same `TurnRenderer` draws a stored turn (all events at once) and a live one (event by
 event, the draft streamed token by token), so a reopened chat looks as it did while it ran.
-Model and document text goes through `safe_markdown` or `st.text`, never as HTML.
+Model and document text reaches Streamlit as `st.text`, or as an `Md` from crew.safe_text (`rich`
+for answers and drafts, `plain`/`md` for labels and errors): never as HTML, never as a live link.
 """
 
 from __future__ import annotations
@@ -15,24 +16,17 @@ import streamlit as st
 from crew.events import Event
 from crew.live import LiveTurn
 from crew.state import source_label
-from crew.view import (
-    SafeStream,
-    StepView,
-    TurnView,
-    answer_markdown,
-    escape_md,
-    safe_markdown,
-    safe_url,
-)
+from crew.safe_text import SafeStream, md, plain, rich, safe_url
+from crew.view import StepView, TurnView, answer_markdown
 from pages.common.chrome import TRACES_PAGE
 
 Approve = Callable[[str, list[str]], None]  # (turn_id, sub-questions)
 
 
 def render_step(step: StepView) -> None:
-    with st.status(step.title, state=step.state, expanded=False):
+    with st.status(md("{}", step.title), state=step.state, expanded=False):
         if step.plan:
-            st.markdown("\n".join(f"{i}. {escape_md(q)}" for i, q in enumerate(step.plan, 1)))
+            st.markdown(md("\n").join(md("{}. {}", i, q) for i, q in enumerate(step.plan, 1)))
             if step.plan_fallback:
                 st.caption("The plan came back malformed twice, so the goal is researched as one question.")
         for tool in step.tools:
@@ -41,24 +35,24 @@ def render_step(step: StepView) -> None:
             if tool.ok is None:
                 st.caption("running…")
             else:
-                mark = ":material/check:" if tool.ok else ":material/close:"
-                st.caption(f"{mark} {tool.hits} result{'s' * (tool.hits != 1)} · {tool.ms:.0f} ms")
+                mark = md(":material/check:") if tool.ok else md(":material/close:")
+                st.caption(md("{} {} result{} · {:.0f} ms", mark, tool.hits, "s" * (tool.hits != 1), tool.ms))
                 if tool.result:
                     st.text(tool.result[:1500] + ("…" if len(tool.result) > 1500 else ""))
         if step.passages is not None:
             sources = list(dict.fromkeys(step.sources))
-            tail = ": " + ", ".join(escape_md(s) for s in sources[:8]) if sources else ""
-            st.caption(f"Found {step.passages} passage{'s' * (step.passages != 1)}{tail}")
+            tail = ": " + ", ".join(sources[:8]) if sources else ""
+            st.caption(md("Found {} passage{}{}", step.passages, "s" * (step.passages != 1), tail))
         if step.draft is not None:
-            st.markdown(safe_markdown(step.draft))
+            st.markdown(rich(step.draft))
         if step.verdict:
             st.markdown("**:material/check_circle: Approved**" if step.verdict == "approve" else "**:material/undo: Sent back for revision**")
             if step.notes:
-                st.markdown("\n".join(f"- {escape_md(n)}" for n in step.notes))
+                st.markdown(md("\n").join(md("- {}", n) for n in step.notes))
         if step.error and step.status != "ok":
-            st.caption(f":material/warning: {escape_md(step.error)}")
+            st.caption(md(":material/warning: {}", step.error))
         if step.status != "running":
-            st.caption(f"{step.ms / 1000:.2f} s · {step.tokens_in:,} tokens in · {step.tokens_out:,} out")
+            st.caption(md("{:.2f} s · {:,} tokens in · {:,} out", step.ms / 1000, step.tokens_in, step.tokens_out))
 
 
 def render_answer(view: TurnView, *, on_approve: Approve | None = None) -> None:
@@ -69,18 +63,19 @@ def render_answer(view: TurnView, *, on_approve: Approve | None = None) -> None:
     if view.status == "stopped":
         st.warning("**Stopped.** Here is what the crew had done so far.", icon=":material/stop_circle:")
     elif view.status == "limit":
-        st.warning(f"The turn reached its **{escape_md(view.limit_hit or 'a')}** limit; this is the best draft so far.", icon=":material/timer:")
+        st.warning(md("The turn reached its **{}** limit; this is the best draft so far.", view.limit_hit or "a"),
+                   icon=":material/timer:")
     elif view.status == "error":
-        st.error(escape_md(view.error or "The turn failed."), icon=":material/error:")
+        st.error(plain(view.error or "The turn failed."), icon=":material/error:")
     elif view.status == "running":
         st.info("This turn was interrupted (the app stopped while it ran).", icon=":material/pause_circle:")
     for kind, text in view.alerts:
         if kind == "limit" and view.status not in ("stopped", "limit") and "max_revisions" not in text:
-            st.caption(f":material/timer: {escape_md(text)}")
+            st.caption(md(":material/timer: {}", text))
     if view.answer:
-        st.markdown(safe_markdown(view.answer))
+        st.markdown(rich(view.answer))
     for note in view.notes:
-        st.caption(f":material/info: {escape_md(note)}")
+        st.caption(md(":material/info: {}", note))
     if view.citations:
         render_citations(view)
     render_footer(view)
@@ -90,9 +85,8 @@ def render_citations(view: TurnView) -> None:
     st.markdown("**Sources**")
     with st.container(horizontal=True, gap="small"):
         for c in view.citations:
-            label = f"[{c['n']}] {source_label(c)}"
-            with st.popover(escape_md(label), key=f"cite-{view.turn_id}-{c['n']}"):
-                st.caption(escape_md(source_label(c)))
+            with st.popover(md("\\[{}\\] {}", c["n"], source_label(c)), key=f"cite-{view.turn_id}-{c['n']}"):
+                st.caption(plain(source_label(c)))
                 st.text(str(c.get("text", "")).strip() or "(no text stored for this passage)")
                 url = safe_url(c.get("url", ""))
                 if url:
@@ -101,10 +95,10 @@ def render_citations(view: TurnView) -> None:
 
 def render_footer(view: TurnView) -> None:
     tokens = view.tokens_in + view.tokens_out
-    mark = {"done": ":material/check: Done", "stopped": ":material/stop_circle: Stopped", "limit": ":material/timer: Limit reached",
-            "error": ":material/error: Failed"}.get(view.status, view.status)
+    mark = {"done": md(":material/check: Done"), "stopped": md(":material/stop_circle: Stopped"),
+            "limit": md(":material/timer: Limit reached"), "error": md(":material/error: Failed")}.get(view.status, view.status)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.caption(f"{mark} · {view.seconds:.1f} s · {tokens:,} tokens · {len(view.steps)} steps")
+        st.caption(md("{} · {:.1f} s · {:,} tokens · {} steps", mark, view.seconds, tokens, len(view.steps)))
         if view.answer:
             st.download_button(
                 "Markdown", answer_markdown(view.goal, view.answer, view.citations, view.status, view.limit_hit),
@@ -177,7 +171,7 @@ class TurnRenderer:
 
         number = sum(1 for s in self.view.steps if s.agent == "writer")
         with self._answer.container():
-            st.caption(f":material/edit_note: Writing draft {number}…")
+            st.caption(md(":material/edit_note: Writing draft {}…", number))
             st.write_stream(pieces(), cursor="▌")
 
     def finish(self, on_approve: Approve | None = None) -> None:
@@ -211,7 +205,7 @@ def follow_live(live: LiveTurn, on_approve: Approve | None = None) -> TurnView:
     def tick() -> None:
         # Also the loop's yield point: every element update lets Streamlit deliver a click.
         seconds = time.time() - live.started
-        clock.caption(("Stopping…" if live.stop_requested else "The crew is working…") + f" {seconds:.1f} s")
+        clock.caption(md("{} {:.1f} s", "Stopping…" if live.stop_requested else "The crew is working…", seconds))
 
     renderer = TurnRenderer()
     feed = live.follow(tick=TICK_S)

