@@ -45,6 +45,8 @@ def render_step(step: StepView) -> None:
             st.caption(md("Found {} passage{}{}", step.passages, "s" * (step.passages != 1), tail))
         if step.draft is not None:
             st.markdown(rich(step.draft))
+            if step.unsupported:
+                st.caption(md(":material/report: No source supports: {}", " · ".join(step.unsupported)))
         if step.verdict:
             st.markdown("**:material/check_circle: Approved**" if step.verdict == "approve" else "**:material/undo: Sent back for revision**")
             if step.notes:
@@ -74,6 +76,11 @@ def render_answer(view: TurnView, *, on_approve: Approve | None = None) -> None:
             st.caption(md(":material/timer: {}", text))
     if view.answer:
         st.markdown(rich(view.answer))
+    if view.unsupported:
+        st.warning(md("No source supports these sentences: {}", " · ".join(view.unsupported)),
+                   icon=":material/report:")
+    elif view.grounding:
+        st.caption(md(":material/verified: {}", view.grounding))
     for note in view.notes:
         st.caption(md(":material/info: {}", note))
     if view.citations:

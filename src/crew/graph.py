@@ -73,7 +73,7 @@ def citations_for(numbers: list[int], evidence: list[Evidence]) -> list[Citation
 
 
 def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_revisions: int = 2,
-           grounded: Thresholds | None = None) -> dict:
+           grounded: Thresholds | None = None, support_threshold: float = Thresholds.support) -> dict:
     """Settle the answer and the limit that ended the turn, if any.
 
     Grounded: only what the evidence supports (see crew.grounding); else the last draft as written.
@@ -90,8 +90,12 @@ def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_re
         update.update(answer=settled.answer, citations=citations_for(settled.cited, evidence),
                       sentences=settled.sentences, answer_kind=settled.kind, notes=settled.notes)
     elif drafts:
+        # Free generation keeps the draft as written; its sentences are still checked, so the
+        # page can mark what no source supports and the eval can compare both ways.
         answer, citations = cite(drafts[-1], evidence)
-        update.update(answer=answer, citations=citations, answer_kind="written")
+        report = check(answer, [e["text"] for e in evidence], support_threshold)
+        update.update(answer=answer, citations=citations, answer_kind="written",
+                      sentences=[s.to_json() for s in report.sentences])
     else:
         update.update(answer="", citations=[])
     return update
@@ -178,7 +182,8 @@ def build_graph(
     graph.add_node("researcher", guarded("researcher", researcher_node))
     graph.add_node("writer", guarded("writer", writer_node))
     graph.add_node("critic", guarded("critic", critic_node))
-    graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions, grounded=grounded))
+    graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions, grounded=grounded,
+                                     support_threshold=settings.support_threshold))
     graph.add_edge(START, "coordinator")
     graph.add_edge("coordinator", "plan_review")
     graph.add_conditional_edges("plan_review", route_plan, ["researcher", "finish"])

@@ -92,6 +92,7 @@ class StepView:
     passages: int | None = None
     sources: list[str] = field(default_factory=list)
     draft: str | None = None
+    unsupported: list[str] = field(default_factory=list)  # draft sentences no source supports
     verdict: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -142,6 +143,8 @@ class TurnView:
     limit_hit: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)  # the answer checked sentence by sentence
+    answer_kind: str = ""  # written | extractive | not_found
     review: list[str] | None = None
     started: float = 0.0
     ended: float | None = None
@@ -169,6 +172,21 @@ class TurnView:
     @property
     def seconds(self) -> float:
         return max(0.0, (self.ended or self.started) - self.started)
+
+    @property
+    def unsupported(self) -> list[str]:
+        """Sentences of the answer that no source supports (only when the support check is off)."""
+        return [s["text"] for s in self.sentences if not s.get("supported")]
+
+    @property
+    def grounding(self) -> str:
+        """One line on how far the answer can be trusted, or "" when there is nothing to say."""
+        if self.answer_kind == "written" and self.sentences and not self.unsupported:
+            n = len(self.sentences)
+            return f"Each of the answer's {n} sentence{'s' * (n != 1)} is backed by the passage it cites."
+        if self.answer_kind == "extractive":
+            return "Quoted word for word from the cited passages."
+        return ""
 
     def apply(self, e: Event) -> list[StepView]:
         """Fold one event in; return the steps it changed (to redraw)."""
@@ -230,6 +248,7 @@ class TurnView:
             step.sources = list(e.data.get("sources", []))
         elif k == "draft":
             step.draft = e.text
+            step.unsupported = [x["text"] for x in e.data.get("sentences") or [] if not x.get("supported")]
             self.streaming = ""
         elif k == "verdict":
             step.verdict = e.data.get("decision", e.text)
@@ -245,6 +264,8 @@ class TurnView:
         self.citations = list(d.get("citations", []))
         self.limit_hit, self.error = d.get("limit_hit"), d.get("error")
         self.notes = list(d.get("notes", []))
+        self.sentences = list(d.get("sentences") or [])
+        self.answer_kind = d.get("answer_kind", "")
         self.ended = e.ts
         self.streaming = ""
         changed = []

@@ -137,3 +137,21 @@ def test_citation_labels_name_rows_and_sections_and_read_old_citations():
     assert source_label({**base, "source": "s.csv", "page": 0, "place": "rows 12-40"}) == "s.csv, rows 12-40"
     assert source_label({**base, "source": "r.docx", "page": 0, "place": "Report > Costs"}) == "r.docx, Report > Costs"
     assert source_label({**base, "source": "g.pdf", "page": 3}) == "g.pdf, p. 3"  # stored before "place" existed
+
+
+def test_the_view_says_how_far_the_answer_holds_up():
+    def final(kind, sentences):
+        return TurnView.fold([Event(kind="final", turn_id="t", agent="crew", text="a",
+                                    data={"status": "done", "answer_kind": kind, "sentences": sentences})])
+
+    ok = {"text": "Tea has caffeine.", "citations": [1], "support": 1.0, "supported": True}
+    bad = {"text": "It cures colds.", "citations": [1], "support": 0.2, "supported": False}
+    assert final("written", [ok, ok]).grounding == "Each of the answer's 2 sentences is backed by the passage it cites."
+    assert final("extractive", [ok]).grounding.startswith("Quoted word for word")
+    assert final("not_found", []).grounding == ""
+    mixed = final("written", [ok, bad])
+    assert mixed.unsupported == ["It cures colds."] and mixed.grounding == ""
+    draft = TurnView.fold([Event(kind="step_started", turn_id="t", agent="writer", span_id="s", text="Writing"),
+                           Event(kind="draft", turn_id="t", agent="writer", span_id="s", text="x",
+                                 data={"sentences": [ok, bad]})])
+    assert draft.steps[0].unsupported == ["It cures colds."]
