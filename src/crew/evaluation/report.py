@@ -73,3 +73,21 @@ def text_report(summary: dict[str, Any], rows: list[dict[str, Any]], answers: bo
     out = [f"{label.ljust(width)}  {value:>6}  {note}" for label, value, note in head]
     out += [f"note: {n}" for n in summary["notes"]]
     return "\n".join(out + ["", table_text(rows, answers)])
+
+
+def chart_rows(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Long-form rows for a grouped bar chart: per document and language, recall@k and key-term rate
+    over the answerable questions (the key-term rate only where answers were run)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["answerable"]:
+            groups.setdefault((r["source"], r["language"] or "?"), []).append(r)
+    out = []
+    for (source, language), members in sorted(groups.items()):
+        group = f"{source} · {language}"
+        out.append({"group": group, "measure": f"recall@{k}", "n": len(members),
+                    "value": sum(1 for m in members if m["hit"]) / len(members)})
+        rates = [m["term_rate"] for m in members if m["term_rate"] is not None]
+        if rates:
+            out.append({"group": group, "measure": "key-term rate", "n": len(rates), "value": sum(rates) / len(rates)})
+    return out

@@ -1,0 +1,155 @@
+"""Evaluate page: run a labelled question file over the workspace, with a progress bar and Stop, then
+read page recall, the answer figures, a chart and the per-question table.
+
+UI only: reading the file, running the questions and scoring them live in crew.evaluation, the
+same code as `crew eval`. Questions, file names and answers are untrusted: they reach the page in
+tables and charts (shown as text) or through escape_md, never as Markdown of their own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from crew.evaluation.job import EvaluationJob
+from crew.evaluation.metrics import summarize
+from crew.evaluation.questions import FORMAT, QuestionFileError
+from crew.evaluation.report import chart_rows, headline
+from crew.evaluation.runner import Evaluation, load_questions
+from crew.llm import ModelSpecError
+from crew.view import escape_md
+from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup
+from pages.common.crew_access import get_crew
+
+JOB_KEY = "evaluate_job"  # this session's latest evaluation
+
+
+def progress_panel(job: EvaluationJob) -> None:
+    """Redrawn on its own every half second while the questions run."""
+    if job.finished:
+        st.rerun()  # draw the results with the whole page
+    label = f"{job.done} of {job.total} questions done"
+    if job.current:
+        label += f" · now: {escape_md(job.current)}"
+    st.progress(job.done / max(job.total, 1), text=label)
+    st.button("Stopping…" if job.stopped else "Stop", key="evaluate_stop", icon=":material/stop_circle:",
+              on_click=job.stop, disabled=job.stopped,
+              help="The running turn is cancelled; the questions already done are scored.")
+
+
+def show_results(job: EvaluationJob) -> None:
+    if job.error:
+        st.error(f"The evaluation failed: {escape_md(job.error)}", icon=":material/error:")
+    results = job.results
+    if job.stopped:
+        st.info(f"Stopped after {len(results)} of {job.total} questions; the figures cover those.",
+                icon=":material/stop_circle:")
+    if not results:
+        return
+    summary = summarize(results)
+    st.subheader("Summary")
+    figures = headline(summary)
+    for start in range(0, len(figures), 4):
+        for col, (label, value, note) in zip(st.columns(4), figures[start : start + 4]):
+            col.metric(label, value, help=note)
+    for note in summary["notes"]:
+        st.caption(f"Note: {escape_md(note)}")
+
+    rows = [r.row() for r in results]
+    answers = summary["answered"] > 0
+    bars = pd.DataFrame(chart_rows(rows, summary["k"]))
+    if not bars.empty:
+        st.subheader("Per document and language")
+        chart = (
+            alt.Chart(bars)
+            .mark_bar(cornerRadius=3)
+            .encode(
+                x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+                y=alt.Y("group:N", title=None, axis=alt.Axis(labelLimit=360)),
+                yOffset="measure:N",
+                color=alt.Color("measure:N", title=None),
+                tooltip=["group:N", "measure:N", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", title="questions")],
+            )
+            .properties(height=max(120, 44 * bars["group"].nunique()))
+        )
+        st.altair_chart(chart, width="stretch")
+        st.caption("“cross”: the question is in another language than its document.")
+
+    st.subheader("Questions")
+    columns = ["line", "question", "source", "pages", "language", "rank"]
+    if answers:
+        columns += ["term_rate", "cited_right_page", "supported", "sentences", "not_found", "seconds", "answer"]
+    table = pd.DataFrame(rows)[columns]
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "question": st.column_config.TextColumn("Question", width="large"),
+        "rank": st.column_config.NumberColumn("Rank", help="where the first labelled page came in the search"),
+        "term_rate": st.column_config.NumberColumn("Key terms", format="%.2f"),
+        "cited_right_page": st.column_config.CheckboxColumn("Right page cited"),
+        "not_found": st.column_config.CheckboxColumn("Said not found"),
+        "seconds": st.column_config.NumberColumn("Turn (s)", format="%.1f"),
+        "answer": st.column_config.TextColumn("Answer", width="large"),
+    })
+    st.download_button("Download JSON", json.dumps({"summary": summary, "questions": rows}, ensure_ascii=False,
+                                                   indent=2), file_name="crew-evaluation.json",
+                       mime="application/json", icon=":material/download:", on_click="ignore")
+
+
+page = page_setup("Evaluate", layout="wide")
+ws = page.workspace
+
+st.title("Evaluate")
+st.caption(
+    f"Measure the crew on questions with known answers, over the documents of workspace **{escape_md(ws)}**: "
+    "is the right page found, does the answer hold the key facts and cite that page. The same figures as "
+    "`crew eval`."
+)
+
+try:
+    crew = get_crew(page.settings)
+except ModelSpecError as exc:
+    st.error(f"The crew cannot be built: {escape_md(str(exc))}", icon=":material/error:")
+    st.page_link(SETTINGS_PAGE, label="Open Settings", icon=":material/settings:")
+    st.stop()
+
+if not crew.documents(ws):
+    st.warning(f"Workspace **{escape_md(ws)}** has no documents: add the files your questions are about first.",
+               icon=":material/folder_open:")
+    st.page_link(DOCUMENTS_PAGE, label="Open Documents", icon=":material/folder_open:")
+    st.stop()
+
+job: EvaluationJob | None = st.session_state.get(JOB_KEY)
+if job is not None and job.evaluation.workspace != ws:
+    job = None  # another workspace's run: not shown here
+running = job is not None and not job.finished
+
+with st.form("evaluate", border=True):
+    upload = st.file_uploader(
+        "Question file", type=["txt"],
+        help=f"UTF-8 text, one question a line: `{FORMAT}`. Page `-` for a source without pages (HTML, "
+             "Markdown); `question|-|-|-` for a question the documents do not answer. `#` starts a comment.",
+    )
+    left, right = st.columns(2)
+    k = left.number_input("Passages searched (k)", min_value=1, max_value=20, value=5,
+                          help="Recall@k and MRR look at the top k passages of the researcher's search.")
+    retrieval_only = right.toggle("Search only (no answers)", help="Fast: measures retrieval, runs no turn.")
+    submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:", disabled=running)
+
+if submitted and upload is None:
+    st.warning("Choose a question file first.")
+elif submitted:
+    try:
+        questions = load_questions(crew, ws, upload.getvalue(), upload.name)
+    except QuestionFileError as exc:
+        st.error(escape_md(str(exc)), icon=":material/error:")
+    else:
+        job = EvaluationJob.start(Evaluation(crew, ws, questions, k=int(k), answers=not retrieval_only))
+        st.session_state[JOB_KEY] = job
+        running = True
+
+if running:
+    st.fragment(progress_panel, run_every=0.5)(job)
+elif job is not None:
+    show_results(job)
