@@ -1,0 +1,298 @@
+"""Answer quality on labelled question sets: page recall and MRR of the researcher's search, and
+for the crew's answers key terms, cited pages, supported sentences and "not found", per set and
+language, with the baselines measured in the same run.
+
+    .venv/bin/python bench/quality.py [--sets GLOB] [--holdout] [--retrieval-only] [--model local]
+                                      [--limit N] [--corpus packages|labelled] [--corpus-dir DIR] [--json]
+
+Sets: bench/sets/*.tune.txt by default (the ones thresholds are tuned on), *.holdout.txt with
+--holdout; the format is `crew eval`'s (crew.evaluation.questions). A label's source is a file
+name; the file is looked up under --corpus-dir (default bench/out/corpus, where scripts/corpus
+unpacks each package into bench/out/corpus/<package>/). With --corpus packages (the default)
+every readable file of each package holding a labelled file is ingested, so the other pages of
+the same manual compete (directories starting with `_` or `.`, e.g. Sphinx's _sources and
+_static, are skipped); with --corpus labelled only the labelled files are. Everything goes into
+one workspace of a fresh temporary data dir, through Crew.ingest as an upload would.
+
+Figures (crew.evaluation.metrics): recall@5 and MRR over answerable questions; key-term rate,
+right page cited and "said not found" over answerable questions, "said not found" also over the
+questions the documents do not answer; supported sentences over all sentences of all answers;
+median wall time of a whole turn. Language: the question's ("en", "es"), or "cross" when it
+differs from its document's (told from the document's retrieved passages).
+
+Baselines, same run, same workspace: retrieval hybrid (Crew.search_documents, what the researcher
+uses) vs vector-only vs keyword-only (WorkspaceMemory.search's modes); answers with the grounded
+pipeline vs free generation (the `grounded` setting, CREW_GROUNDED), when the engine has it.
+Per-question rows of every run go to bench/out/quality-<tune|holdout>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _report import report
+
+from crew.evaluation.metrics import QuestionResult, summarize
+from crew.evaluation.questions import Question, QuestionFileError, check_questions, parse_questions
+from crew.evaluation.runner import Evaluation
+from crew.library_view import UPLOAD_TYPES
+from crew.service import Crew
+from crew.settings import ROLES, Settings
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+WORKSPACE = "quality"
+K = 5
+READABLE = {f".{t}" for t in UPLOAD_TYPES}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def set_files(pattern: str | None, holdout: bool) -> list[Path]:
+    pattern = pattern or str(HERE / "sets" / ("*.holdout.txt" if holdout else "*.tune.txt"))
+    return [Path(p) for p in sorted(glob.glob(pattern))]
+
+
+def set_name(path: Path) -> str:
+    return path.name.removesuffix(".txt")
+
+
+def readable(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return path.is_file() and path.suffix.lower() in READABLE and not any(p[0] in "_." for p in parts[:-1])
+
+
+def locate(label: str, corpus: Path, index: dict[str, list[Path]]) -> list[Path]:
+    """The corpus files a label names: a path under the corpus, else every file with that base name."""
+    direct = corpus / label
+    if direct.is_file():
+        return [direct]
+    return index.get(Path(label).name, [])
+
+
+def corpus_files(sets: dict[str, list[Question]], corpus: Path, mode: str) -> list[Path]:
+    """The files to ingest: the labelled ones, or every readable file of their packages."""
+    index: dict[str, list[Path]] = {}
+    for folder, _, names in sorted(os.walk(corpus, followlinks=True)):  # packages may be symlinked in
+        for path in (Path(folder) / n for n in sorted(names)):
+            if readable(path, corpus):
+                index.setdefault(path.name, []).append(path)
+    labelled: set[Path] = set()
+    for name, questions in sets.items():
+        for q in questions:
+            if q.source is None:
+                continue
+            found = locate(q.source, corpus, index)
+            if not found:
+                raise SystemExit(f"{name}, line {q.line}: {q.source} is not under {corpus} "
+                                 "(unpack the documents first: scripts/corpus, or pass --corpus-dir)")
+            labelled.update(found)
+    if mode == "labelled":
+        return sorted(labelled)
+    packages = {corpus / p.relative_to(corpus).parts[0] for p in labelled}
+    return sorted({p for files in index.values() for p in files
+                   if any(p.is_relative_to(pkg) for pkg in packages)} | labelled)
+
+
+def ingest(crew: Crew, files: list[Path]) -> dict:
+    started = time.perf_counter()
+    chunks = pages = 0
+    failed = []
+    for n, path in enumerate(files, 1):
+        res = crew.ingest(WORKSPACE, path.name, path.read_bytes())
+        if res.status != "ok":
+            failed.append(f"{path.name}: {res.error}")
+        chunks += res.chunks
+        pages += res.pages
+        if n % 25 == 0 or n == len(files):
+            say(f"ingested {n}/{len(files)} files, {chunks} chunks")
+    return {"files": len(files), "pages": pages, "chunks": chunks, "seconds": round(time.perf_counter() - started, 1), "failed": failed}
+
+
+def mode_search(crew: Crew, mode: str):
+    if mode == "hybrid":
+        return crew.search_documents  # exactly the researcher's search
+    return lambda workspace, query, k: crew.memory.workspace(workspace).search(query, k=k, kinds=("documents",),
+                                                                               mode=mode)
+
+
+def run_sets(crew: Crew, sets: dict[str, list[Question]], label: str, answers: bool,
+             search=None) -> dict[str, list[QuestionResult]]:
+    out = {}
+    for name, questions in sets.items():
+        def progress(done, total, q, name=name):
+            if q is not None:
+                say(f"{label} {name} [{done + 1}/{total}] {' '.join(q.text.split())[:90]}")
+
+        out[name] = Evaluation(crew, WORKSPACE, questions, k=K, answers=answers, search=search).run(progress)
+    return out
+
+
+def groups(results: dict[str, list[QuestionResult]]) -> dict[tuple[str, str], list[QuestionResult]]:
+    """Results per (set, language), plus each set whole ("all") and everything ("*", "all")."""
+    out: dict[tuple[str, str], list[QuestionResult]] = {}
+    for name, rs in results.items():
+        out[(name, "all")] = rs
+        for r in rs:
+            out.setdefault((name, r.language or "?"), []).append(r)
+    out[("*", "all")] = [r for rs in results.values() for r in rs]
+    for r in out[("*", "all")]:
+        out.setdefault(("*", r.language or "?"), []).append(r)
+    return out
+
+
+def fmt(value) -> str:
+    return "-" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", help="glob of question files (default bench/sets/*.tune.txt)")
+    p.add_argument("--holdout", action="store_true", help="run the *.holdout.txt sets instead of *.tune.txt")
+    p.add_argument("--retrieval-only", action="store_true", help="measure search only; run no turns")
+    p.add_argument("--model", default="local", help="provider:model for every role (default local, the embedded model)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
+    p.add_argument("--corpus", choices=("packages", "labelled"), default="packages",
+                   help="ingest every file of the labelled files' packages (default) or only the labelled files")
+    p.add_argument("--corpus-dir", type=Path, default=OUT / "corpus", help="where the documents are unpacked")
+    p.add_argument("--json", action="store_true", help="print only a JSON object of the figures")
+    a = p.parse_args()
+
+    paths = set_files(a.sets, a.holdout)
+    if not paths:
+        raise SystemExit(f"no question sets match {a.sets or 'bench/sets/*.' + ('holdout' if a.holdout else 'tune') + '.txt'}")
+    sets: dict[str, list[Question]] = {}
+    try:
+        for path in paths:
+            sets[set_name(path)] = parse_questions(path.read_bytes(), path.name)[: a.limit]
+    except QuestionFileError as exc:
+        raise SystemExit(f"quality: {exc}") from None
+    files = corpus_files(sets, a.corpus_dir.resolve(), a.corpus)
+    load_before = os.getloadavg()[0]
+
+    with tempfile.TemporaryDirectory(prefix="crew-quality-") as tmp:
+        base = Settings(data_dir=Path(tmp), model=a.model, web_search=False,
+                        **{f"model_{role}": None for role in ROLES})  # one model for every role
+        crew = Crew.from_settings(base)
+        say(f"ingesting {len(files)} files into a fresh workspace")
+        ingested = ingest(crew, files)
+        pages = {}
+        for doc in crew.documents(WORKSPACE):
+            pages[doc.name] = max(pages.get(doc.name, 0), doc.pages)
+        try:
+            sets = {name: check_questions(qs, pages, name, WORKSPACE) for name, qs in sets.items()}
+        except QuestionFileError as exc:
+            raise SystemExit(f"quality: {exc}") from None
+
+        runs: dict[str, dict[str, list[QuestionResult]]] = {}
+        for mode in ("hybrid", "vector", "keyword"):
+            runs[f"search-{mode}"] = run_sets(crew, sets, mode, answers=False, search=mode_search(crew, mode))
+        # The lead adds `grounded` (CREW_GROUNDED) to Settings; until then answers run once, as they are today.
+        pipelines = ({"grounded": True, "free": False} if "grounded" in Settings.model_fields else {"today": None})
+        if not a.retrieval_only:
+            for pipeline, flag in pipelines.items():
+                settings = base if flag is None else base.model_copy(update={"grounded": flag})
+                runs[f"answers-{pipeline}"] = run_sets(crew.with_settings(settings), sets, pipeline, answers=True)
+
+    # The language of a question is told once, on the product's own (hybrid) search.
+    language = {(name, r.question.line): r.language for name, rs in runs["search-hybrid"].items() for r in rs}
+    for results in runs.values():
+        for name, rs in results.items():
+            for r in rs:
+                r.language = language.get((name, r.question.line), r.language)
+
+    summaries = {run: {key: summarize(rs) for key, rs in groups(results).items()} for run, results in runs.items()}
+    answer_runs = [r for r in runs if r.startswith("answers-")]
+    OUT.mkdir(exist_ok=True)
+    rows_path = OUT / f"quality-{'holdout' if a.holdout else 'tune'}.json"
+    rows_path.write_text(json.dumps({
+        "sets": [str(p) for p in paths], "model": a.model, "corpus": a.corpus, "ingest": ingested,
+        "runs": {run: {name: [r.row() for r in rs] for name, rs in results.items()} for run, results in runs.items()},
+    }, ensure_ascii=False, indent=1))
+
+    # The table per set and language.
+    head = ["set", "lang", "n", "R@5 hyb", "R@5 vec", "R@5 kw", "MRR hyb"]
+    for run in answer_runs:
+        tag = run.removeprefix("answers-")
+        head += [f"terms {tag}", f"page {tag}", f"supp {tag}", f"nf-ans {tag}", f"nf-un {tag}", f"s {tag}"]
+    table = []
+    for key in summaries["search-hybrid"]:
+        hyb = summaries["search-hybrid"][key]
+        row = [key[0], key[1], str(hyb["questions"]), fmt(hyb["recall_at_k"]),
+               fmt(summaries["search-vector"][key]["recall_at_k"]), fmt(summaries["search-keyword"][key]["recall_at_k"]),
+               fmt(hyb["mrr"])]
+        for run in answer_runs:
+            s = summaries[run][key]
+            row += [fmt(s["key_term_rate"]), fmt(s["right_page_cited"]), fmt(s["supported_sentence_rate"]),
+                    fmt(s["not_found_answerable"]), fmt(s["not_found_unanswerable"]), fmt(s["median_turn_s"])]
+        table.append(row)
+
+    overall = {run: summaries[run][("*", "all")] for run in runs}
+    hyb, vec, kw = (overall[f"search-{m}"] for m in ("hybrid", "vector", "keyword"))
+
+    def ratio(x, y):
+        return round(x / y, 3) if x is not None and y else None
+
+    figures: dict = {
+        "questions": hyb["questions"], "answerable": hyb["answerable"], "files": ingested["files"],
+        "chunks": ingested["chunks"], "ingest_s": ingested["seconds"], "model": a.model,
+        "recall5_hybrid": hyb["recall_at_k"], "recall5_vector": vec["recall_at_k"], "recall5_keyword": kw["recall_at_k"],
+        "mrr_hybrid": hyb["mrr"], "mrr_vector": vec["mrr"], "mrr_keyword": kw["mrr"],
+        "recall5_hybrid_vs_vector": ratio(hyb["recall_at_k"], vec["recall_at_k"]),
+        "recall5_hybrid_vs_keyword": ratio(hyb["recall_at_k"], kw["recall_at_k"]),
+        "groups": {f"{s}/{lang}": {"n": summaries["search-hybrid"][(s, lang)]["questions"],
+                                   **{run: {k: v for k, v in summaries[run][(s, lang)].items() if k != "notes"}
+                                      for run in runs}}
+                   for s, lang in summaries["search-hybrid"]},
+    }
+    rows: list[tuple[str, object, str]] = [
+        ("questions", hyb["questions"], f"{hyb['answerable']} answerable, over {len(paths)} set(s)"),
+        ("files / chunks", f"{ingested['files']} / {ingested['chunks']}",
+         f"ingested in {ingested['seconds']} s ({a.corpus}); failed: {len(ingested['failed'])}"),
+        ("recall@5 hybrid / vector / keyword", f"{fmt(hyb['recall_at_k'])} / {fmt(vec['recall_at_k'])} / "
+         f"{fmt(kw['recall_at_k'])}", "a labelled page in the top 5"),
+        ("MRR hybrid / vector / keyword", f"{fmt(hyb['mrr'])} / {fmt(vec['mrr'])} / {fmt(kw['mrr'])}", ""),
+        ("recall@5 hybrid / vector", figures["recall5_hybrid_vs_vector"], "ratio, same run"),
+        ("recall@5 hybrid / keyword", figures["recall5_hybrid_vs_keyword"], "ratio, same run"),
+    ]
+    for run in answer_runs:
+        s, tag = overall[run], run.removeprefix("answers-")
+        for key in ("key_term_rate", "right_page_cited", "supported_sentence_rate", "not_found_answerable",
+                    "not_found_unanswerable", "median_turn_s"):
+            figures[f"{key}_{tag}"] = s[key]
+        rows.append((f"answers ({tag})", f"terms {fmt(s['key_term_rate'])}, page {fmt(s['right_page_cited'])}, "
+                     f"supported {fmt(s['supported_sentence_rate'])}", f"model {a.model}; " + "; ".join(s["notes"])))
+        rows.append((f"not found ({tag}) answerable / unanswerable",
+                     f"{fmt(s['not_found_answerable'])} / {fmt(s['not_found_unanswerable'])}",
+                     f"median turn {fmt(s['median_turn_s'])} s"))
+    if "answers-grounded" in overall and "answers-free" in overall:
+        g, f = overall["answers-grounded"], overall["answers-free"]
+        for key in ("key_term_rate", "right_page_cited", "supported_sentence_rate"):
+            figures[f"{key}_grounded_vs_free"] = ratio(g[key], f[key])
+            rows.append((f"{key} grounded / free", figures[f"{key}_grounded_vs_free"], "ratio, same run"))
+    elif answer_runs:
+        rows.append(("grounded / free", "n/a", "the engine has no `grounded` setting yet: answers ran once, as today"))
+    rows.append(("per-question rows", str(rows_path.relative_to(HERE.parent)), ""))
+    rows.append(("load average (1 min)", f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}", "others share the 2 cores"))
+
+    if not a.json:
+        print("## Quality per set and language (bench/quality.py)\n")
+        print("| " + " | ".join(head) + " |")
+        print("| " + " | ".join("---" for _ in head) + " |")
+        for row in table:
+            print("| " + " | ".join(row) + " |")
+        print()
+    report("Quality (bench/quality.py)", rows, figures, a.json)
+
+
+if __name__ == "__main__":
+    main()
