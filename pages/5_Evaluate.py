@@ -44,6 +44,8 @@ def show_results(job: EvaluationJob) -> None:
     if job.error:
         st.error(f"The evaluation failed: {escape_md(job.error)}", icon=":material/error:")
     results = job.results
+    st.caption(f"Results for {escape_md(job.label)}: {len(results)} of {job.total} questions, "
+               f"{job.evaluation.k} passages searched" + ("" if job.evaluation.answers else ", search only") + ".")
     if job.stopped:
         st.info(f"Stopped after {len(results)} of {job.total} questions; the figures cover those.",
                 icon=":material/stop_circle:")
@@ -67,7 +69,7 @@ def show_results(job: EvaluationJob) -> None:
             alt.Chart(bars)
             .mark_bar(cornerRadius=3)
             .encode(
-                x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+                x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(tickCount=5, format=".1f")),
                 y=alt.Y("group:N", title=None, axis=alt.Axis(labelLimit=360)),
                 yOffset="measure:N",
                 color=alt.Color("measure:N", title=None),
@@ -79,18 +81,22 @@ def show_results(job: EvaluationJob) -> None:
         st.caption("“cross”: the question is in another language than its document.")
 
     st.subheader("Questions")
-    columns = ["line", "question", "source", "pages", "language", "rank"]
-    if answers:
-        columns += ["term_rate", "cited_right_page", "supported", "sentences", "not_found", "seconds", "answer"]
-    table = pd.DataFrame(rows)[columns]
+    table = pd.DataFrame([{
+        "Line": r["line"], "Question": r["question"], "Source": r["source"], "Pages": r["pages"],
+        "Language": r["language"], "Rank": r["rank"],
+        **({"Key terms": r["term_rate"], "Right page cited": r["cited_right_page"],
+            "Supported": f"{r['supported']}/{r['sentences']}" if r["sentences"] is not None else "",
+            "Said not found": r["not_found"], "Turn (s)": r["seconds"], "Answer": r["answer"],
+            "Missing terms": "; ".join(r["terms_missing"])} if answers else {}),
+    } for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "question": st.column_config.TextColumn("Question", width="large"),
-        "rank": st.column_config.NumberColumn("Rank", help="where the first labelled page came in the search"),
-        "term_rate": st.column_config.NumberColumn("Key terms", format="%.2f"),
-        "cited_right_page": st.column_config.CheckboxColumn("Right page cited"),
-        "not_found": st.column_config.CheckboxColumn("Said not found"),
-        "seconds": st.column_config.NumberColumn("Turn (s)", format="%.1f"),
-        "answer": st.column_config.TextColumn("Answer", width="large"),
+        "Question": st.column_config.TextColumn(width="large"),
+        "Rank": st.column_config.NumberColumn(help=f"where the first passage from a labelled page came among the "
+                                                   f"top {summary['k']}; empty: not among them"),
+        "Key terms": st.column_config.NumberColumn(format="%.2f", help="share of the key terms in the answer"),
+        "Supported": st.column_config.TextColumn(help="supported sentences / sentences of the answer"),
+        "Turn (s)": st.column_config.NumberColumn(format="%.1f"),
+        "Answer": st.column_config.TextColumn(width="large"),
     })
     st.download_button("Download JSON", json.dumps({"summary": summary, "questions": rows}, ensure_ascii=False,
                                                    indent=2), file_name="crew-evaluation.json",
@@ -145,7 +151,7 @@ elif submitted:
     except QuestionFileError as exc:
         st.error(escape_md(str(exc)), icon=":material/error:")
     else:
-        job = EvaluationJob.start(Evaluation(crew, ws, questions, k=int(k), answers=not retrieval_only))
+        job = EvaluationJob.start(Evaluation(crew, ws, questions, k=int(k), answers=not retrieval_only), upload.name)
         st.session_state[JOB_KEY] = job
         running = True
 

@@ -79,10 +79,11 @@ def test_a_run_shows_progress_then_figures_table_and_chart(tea_workspace):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["page recall@3"] == "1.00" and float(metrics["MRR"]) > 0.5
     assert metrics["right page cited"] != "n/a" and metrics["median turn"].endswith(" s")
+    assert "Results for questions.txt: 5 of 5 questions, 3 passages searched." in [c.value for c in at.caption]
     table = at.dataframe[0].value
-    assert list(table["line"]) == [2, 3, 4, 5, 6]
-    assert list(table["language"])[:2] == ["en", "cross"]
-    assert table["term_rate"].iloc[0] == 1.0 and bool(table["cited_right_page"].iloc[0])
+    assert list(table["Line"]) == [2, 3, 4, 5, 6]
+    assert list(table["Language"])[:2] == ["en", "cross"]
+    assert table["Key terms"].iloc[0] == 1.0 and bool(table["Right page cited"].iloc[0])
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "no chart"
     assert [b.label for b in at.download_button] == ["Download JSON"]
     assert tea_workspace.traces.turns("tea"), "the turns ran through the crew"

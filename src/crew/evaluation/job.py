@@ -21,6 +21,7 @@ class EvaluationJob:
 
     evaluation: Evaluation
     total: int
+    label: str = ""  # what is being evaluated, e.g. the question file's name
     done: int = 0
     current: str = ""  # the question running now
     results: list[QuestionResult] = field(default_factory=list)
@@ -30,8 +31,8 @@ class EvaluationJob:
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, evaluation: Evaluation) -> "EvaluationJob":
-        job = cls(evaluation, total=len(evaluation.questions))
+    def start(cls, evaluation: Evaluation, label: str = "") -> "EvaluationJob":
+        job = cls(evaluation, total=len(evaluation.questions), label=label)
         job._thread = threading.Thread(target=job._work, name="crew-evaluation", daemon=True)
         job._thread.start()
         return job
