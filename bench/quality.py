@@ -270,7 +270,9 @@ def main() -> None:
                     "not_found_unanswerable", "median_turn_s"):
             figures[f"{key}_{tag}"] = s[key]
         rows.append((f"answers ({tag})", f"terms {fmt(s['key_term_rate'])}, page {fmt(s['right_page_cited'])}, "
-                     f"supported {fmt(s['supported_sentence_rate'])}", f"model {a.model}; " + "; ".join(s["notes"])))
+                     f"supported {fmt(s['supported_sentence_rate'])}",
+                     "; ".join([f"model {a.model}", ", ".join(f"{n} {kind}" for kind, n in s["answer_kinds"].items()),
+                                *s["notes"]])))
         rows.append((f"not found ({tag}) answerable / unanswerable",
                      f"{fmt(s['not_found_answerable'])} / {fmt(s['not_found_unanswerable'])}",
                      f"median turn {fmt(s['median_turn_s'])} s"))

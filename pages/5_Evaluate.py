@@ -57,6 +57,8 @@ def show_results(job: EvaluationJob) -> None:
     for start in range(0, len(figures), 4):
         for col, (label, value, note) in zip(st.columns(4), figures[start : start + 4]):
             col.metric(label, value, help=note)
+    if summary["answer_kinds"]:
+        st.caption("Answers: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in summary["answer_kinds"].items()))
     for note in summary["notes"]:
         st.caption(f"Note: {escape_md(note)}")
 
@@ -86,7 +88,7 @@ def show_results(job: EvaluationJob) -> None:
         "Language": r["language"], "Rank": r["rank"],
         **({"Key terms": r["term_rate"], "Right page cited": r["cited_right_page"],
             "Supported": f"{r['supported']}/{r['sentences']}" if r["sentences"] is not None else "",
-            "Said not found": r["not_found"], "Turn (s)": r["seconds"], "Answer": r["answer"],
+            "Said not found": r["not_found"], "Kind": r["answer_kind"] or "", "Turn (s)": r["seconds"], "Answer": r["answer"],
             "Missing terms": "; ".join(r["terms_missing"])} if answers else {}),
     } for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", column_config={

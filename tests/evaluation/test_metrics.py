@@ -36,10 +36,10 @@ def test_rank_is_the_first_passage_from_a_labelled_page():
 
 
 def test_answer_facts_read_the_engines_fields():
-    facts = answer_facts({"citations": [{"n": 1}], "not_found": False, "sentences": [
+    facts = answer_facts({"citations": [{"n": 1}], "not_found": False, "answer_kind": "extractive", "sentences": [
         {"text": "a", "citations": [1], "support": 0.9, "supported": True},
         {"text": "b", "citations": [], "support": 0.1, "supported": False}]})
-    assert (facts.sentences, facts.supported, facts.not_found, facts.note) == (2, 1, False, "")
+    assert (facts.sentences, facts.supported, facts.not_found, facts.note, facts.kind) == (2, 1, False, "", "extractive")
 
 
 def test_answer_facts_fall_back_while_the_engine_does_not_report_them():
@@ -51,7 +51,8 @@ def test_answer_facts_fall_back_while_the_engine_does_not_report_them():
 def result(q, places, answer=None, citations=(), sentences=None, not_found=False, seconds=1.0, k=5):
     r = QuestionResult(q, k, places=list(places))
     if answer is not None:
-        data = {"citations": list(citations), "not_found": not_found}
+        data = {"citations": list(citations), "not_found": not_found,
+                "answer_kind": "not_found" if not_found else "written"}
         if sentences is not None:
             data["sentences"] = [{"supported": s} for s in sentences]
         r.answer, r.citations, r.facts, r.seconds = answer, list(citations), answer_facts(data), seconds
@@ -76,6 +77,7 @@ def test_summary_over_hand_built_results():
     assert s["supported_sentence_rate"] == 0.5  # 2 supported of 4 sentences, over all answers
     assert s["not_found_answerable"] == 0.5 and s["not_found_unanswerable"] == 1.0
     assert s["median_turn_s"] == 4.0
+    assert s["answer_kinds"] == {"not_found": 2, "written": 1}
     rows = [r.row() for r in results]
     assert [r["rank"] for r in rows] == [2, None, None]
     assert rows[0]["terms_missing"] == ["cafeína"] and rows[0]["cited_right_page"] is True

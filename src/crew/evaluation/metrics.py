@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -68,6 +69,7 @@ class AnswerFacts:
     supported: int | None
     not_found: bool
     note: str = ""  # how a figure was obtained when the engine did not report it
+    kind: str = ""  # the engine's answer_kind: written | extractive | not_found ("" when not reported)
 
 
 def answer_facts(turn_json: Mapping[str, Any]) -> AnswerFacts:
@@ -81,9 +83,10 @@ def answer_facts(turn_json: Mapping[str, Any]) -> AnswerFacts:
     if isinstance(sentences, list):
         total = len(sentences)
         supported = sum(1 for s in sentences if isinstance(s, Mapping) and s.get("supported"))
+    kind = str(turn_json.get("answer_kind") or "")
     if "not_found" in turn_json:
-        return AnswerFacts(total, supported, bool(turn_json["not_found"]))
-    return AnswerFacts(total, supported, not turn_json.get("citations"), _FALLBACK_NOTE)
+        return AnswerFacts(total, supported, bool(turn_json["not_found"]), kind=kind)
+    return AnswerFacts(total, supported, not turn_json.get("citations"), _FALLBACK_NOTE, kind)
 
 
 @dataclass
@@ -139,7 +142,8 @@ class QuestionResult:
             "cited_right_page": self.cited_right_page,
             "citations": [{k: c.get(k) for k in ("n", "source", "page")} for c in self.citations],
             "sentences": facts.sentences if facts else None, "supported": facts.supported if facts else None,
-            "not_found": facts.not_found if facts else None, "seconds": self.seconds,
+            "not_found": facts.not_found if facts else None, "answer_kind": facts.kind if facts else None,
+            "seconds": self.seconds,
             "status": self.status, "error": self.error,
         }
 
@@ -171,6 +175,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         "not_found_unanswerable": _mean([1.0 if r.facts.not_found else 0.0 for r in answered
                                          if not r.question.answerable]),
         "median_turn_s": round(statistics.median(seconds), 3) if seconds else None,
+        "answer_kinds": dict(sorted(Counter(r.facts.kind for r in answered if r.facts.kind).items())),
         "errors": sum(1 for r in answered if r.error),
         "notes": notes,
     }

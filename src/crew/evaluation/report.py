@@ -71,6 +71,8 @@ def text_report(summary: dict[str, Any], rows: list[dict[str, Any]], answers: bo
     head = headline(summary)
     width = max(len(label) for label, _, _ in head)
     out = [f"{label.ljust(width)}  {value:>6}  {note}" for label, value, note in head]
+    if summary.get("answer_kinds"):
+        out.append("answers: " + ", ".join(f"{n} {kind}" for kind, n in summary["answer_kinds"].items()))
     out += [f"note: {n}" for n in summary["notes"]]
     return "\n".join(out + ["", table_text(rows, answers)])
 
