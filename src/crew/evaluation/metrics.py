@@ -3,7 +3,9 @@
 Retrieval: a question's rank is the position of the first passage from its labelled file (and,
 when pages are labelled, from one of those pages); recall@k counts ranks within k, MRR averages
 1/rank. Answers: the share of key terms found (accent- and case-folded), whether a labelled page
-is cited, how many sentences the crew marked as supported, and whether it said "not found".
+is cited, how many sentences the crew marked as supported, and whether it said "not found". An
+answer saying "not found" scores no key terms and no cited page, whatever closest passages it
+quotes: it declined to answer.
 """
 
 from __future__ import annotations
@@ -114,22 +116,28 @@ class QuestionResult:
         return key_terms_found(self.answer or "", self.question.terms)
 
     @property
+    def declined(self) -> bool:
+        """The crew said the documents do not answer: the closest passages it shows are no answer."""
+        return self.facts is not None and self.facts.not_found
+
+    @property
     def term_rate(self) -> float | None:
         if self.answer is None or not self.question.terms:
             return None
-        return len(self.terms_found) / len(self.question.terms)
+        return 0.0 if self.declined else len(self.terms_found) / len(self.question.terms)
 
     @property
     def cited_right_page(self) -> bool | None:
         if self.answer is None or not self.question.answerable:
             return None
-        return cites_right_place(self.citations, self.question)
+        return not self.declined and cites_right_place(self.citations, self.question)
 
     def row(self) -> dict[str, Any]:
         """A flat row for tables and JSON."""
         q = self.question
         rank = self.rank
         facts = self.facts
+        found = [] if self.answer is None or self.declined else self.terms_found
         return {
             "line": q.line, "question": q.text, "source": q.source or "-",
             "pages": ",".join(map(str, q.pages)) or "-", "language": self.language, "answerable": q.answerable,
@@ -137,8 +145,8 @@ class QuestionResult:
             "top": [f"{s}, p. {p}" if p else s for s, p in self.places[: self.k]],
             "search_ms": round(self.search_ms, 1),
             "answer": self.answer, "term_rate": None if self.term_rate is None else round(self.term_rate, 3),
-            "terms_found": self.terms_found if self.answer is not None else [],
-            "terms_missing": [t for t in q.terms if t not in self.terms_found] if self.answer is not None else [],
+            "terms_found": found,
+            "terms_missing": [t for t in q.terms if t not in found] if self.answer is not None else [],
             "cited_right_page": self.cited_right_page,
             "citations": [{k: c.get(k) for k in ("n", "source", "page")} for c in self.citations],
             "sentences": facts.sentences if facts else None, "supported": facts.supported if facts else None,
