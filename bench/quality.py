@@ -3,22 +3,19 @@ for the crew's answers key terms, cited pages, supported sentences and "not foun
 language, with the baselines measured in the same run.
 
     .venv/bin/python bench/quality.py [--sets GLOB] [--holdout] [--retrieval-only] [--model local]
-                                      [--limit N] [--corpus packages|labelled] [--corpus-dir DIR] [--json]
+                                      [--limit N] [--json]
 
-Sets: bench/sets/*.tune.txt by default (the ones thresholds are tuned on), *.holdout.txt with
---holdout; the format is `crew eval`'s (crew.evaluation.questions). A label's source is a file
-name; the file is looked up under --corpus-dir (default bench/out/corpus, where scripts/corpus
-unpacks each package into bench/out/corpus/<package>/). With --corpus packages (the default)
-every readable file of each package holding a labelled file is ingested, so the other pages of
-the same manual compete (directories starting with `_` or `.`, e.g. Sphinx's _sources and
-_static, are skipped); with --corpus labelled only the labelled files are. Everything goes into
-one workspace of a fresh temporary data dir, through Crew.ingest as an upload would.
+Sets: bench/sets/*.tune.txt by default (the part thresholds are tuned on), *.holdout.txt with
+--holdout; the format is `crew eval`'s (crew.evaluation.questions, bench/sets/README.md). Each set
+runs on its own workspace of a fresh temporary data dir holding exactly the documents its
+`# document:` lines name (bench/corpus.py finds them where `bash scripts/corpus` unpacked them),
+added through Crew.ingest as an upload would be.
 
 Figures (crew.evaluation.metrics): recall@5 and MRR over answerable questions; key-term rate,
 right page cited and "said not found" over answerable questions, "said not found" also over the
 questions the documents do not answer; supported sentences over all sentences of all answers;
-median wall time of a whole turn. Language: the question's ("en", "es"), or "cross" when it
-differs from its document's (told from the document's retrieved passages).
+median wall time of a whole turn. Language: the question's ("en", "es", from the set's `# asked
+in:` lines), or "cross" when it differs from its document's (from its `# document:` line).
 
 Baselines, same run, same workspace: retrieval hybrid (Crew.search_documents, what the researcher
 uses) vs vector-only vs keyword-only (WorkspaceMemory.search's modes); answers with the grounded
@@ -42,15 +39,12 @@ from _report import report
 from crew.evaluation.metrics import QuestionResult, summarize
 from crew.evaluation.questions import Question, QuestionFileError, check_questions, parse_questions
 from crew.evaluation.runner import Evaluation
-from crew.library_view import UPLOAD_TYPES
 from crew.service import Crew
 from crew.settings import ROLES, Settings
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-WORKSPACE = "quality"
 K = 5
-READABLE = {f".{t}" for t in UPLOAD_TYPES}
 
 
 def say(text: str) -> None:
@@ -66,55 +60,38 @@ def set_name(path: Path) -> str:
     return path.name.removesuffix(".txt")
 
 
-def readable(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return path.is_file() and path.suffix.lower() in READABLE and not any(p[0] in "_." for p in parts[:-1])
+def set_files_of(path: Path) -> list[Path]:
+    """The documents a set names in its `# document:` lines, on this machine."""
+    try:
+        from corpus import CorpusMissing, set_documents  # bench/corpus.py, beside the sets' tools
+    except ImportError:
+        raise SystemExit("bench/corpus.py is missing: it comes with the question sets (bench/sets/)") from None
+    documents = set_documents(path)
+    if not documents:
+        raise SystemExit(f"{path}: no `# document:` lines: a set names the documents it runs on "
+                         "(bench/sets/README.md)")
+    try:
+        return [d.path() for d in documents]
+    except CorpusMissing as exc:
+        raise SystemExit(str(exc)) from None
 
 
-def locate(label: str, corpus: Path, index: dict[str, list[Path]]) -> list[Path]:
-    """The corpus files a label names: a path under the corpus, else every file with that base name."""
-    direct = corpus / label
-    if direct.is_file():
-        return [direct]
-    return index.get(Path(label).name, [])
+def workspace_of(name: str) -> str:
+    """One workspace per set (its tuning and holdout parts share documents): "python-docs"."""
+    return name.split(".")[0]
 
 
-def corpus_files(sets: dict[str, list[Question]], corpus: Path, mode: str) -> list[Path]:
-    """The files to ingest: the labelled ones, or every readable file of their packages."""
-    index: dict[str, list[Path]] = {}
-    for folder, _, names in sorted(os.walk(corpus, followlinks=True)):  # packages may be symlinked in
-        for path in (Path(folder) / n for n in sorted(names)):
-            if readable(path, corpus):
-                index.setdefault(path.name, []).append(path)
-    labelled: set[Path] = set()
-    for name, questions in sets.items():
-        for q in questions:
-            if q.source is None:
-                continue
-            found = locate(q.source, corpus, index)
-            if not found:
-                raise SystemExit(f"{name}, line {q.line}: {q.source} is not under {corpus} "
-                                 "(unpack the documents first: scripts/corpus, or pass --corpus-dir)")
-            labelled.update(found)
-    if mode == "labelled":
-        return sorted(labelled)
-    packages = {corpus / p.relative_to(corpus).parts[0] for p in labelled}
-    return sorted({p for files in index.values() for p in files
-                   if any(p.is_relative_to(pkg) for pkg in packages)} | labelled)
-
-
-def ingest(crew: Crew, files: list[Path]) -> dict:
+def ingest(crew: Crew, workspace: str, files: list[Path]) -> dict:
     started = time.perf_counter()
     chunks = pages = 0
     failed = []
     for n, path in enumerate(files, 1):
-        res = crew.ingest(WORKSPACE, path.name, path.read_bytes())
+        res = crew.ingest(workspace, path.name, path.read_bytes())
         if res.status != "ok":
             failed.append(f"{path.name}: {res.error}")
         chunks += res.chunks
         pages += res.pages
-        if n % 25 == 0 or n == len(files):
-            say(f"ingested {n}/{len(files)} files, {chunks} chunks")
+        say(f"{workspace}: ingested {path.name} ({n}/{len(files)}), {res.chunks} chunks")
     return {"files": len(files), "pages": pages, "chunks": chunks, "seconds": round(time.perf_counter() - started, 1), "failed": failed}
 
 
@@ -133,7 +110,7 @@ def run_sets(crew: Crew, sets: dict[str, list[Question]], label: str, answers: b
             if q is not None:
                 say(f"{label} {name} [{done + 1}/{total}] {' '.join(q.text.split())[:90]}")
 
-        out[name] = Evaluation(crew, WORKSPACE, questions, k=K, answers=answers, search=search).run(progress)
+        out[name] = Evaluation(crew, workspace_of(name), questions, k=K, answers=answers, search=search).run(progress)
     return out
 
 
@@ -161,9 +138,6 @@ def main() -> None:
     p.add_argument("--retrieval-only", action="store_true", help="measure search only; run no turns")
     p.add_argument("--model", default="local", help="provider:model for every role (default local, the embedded model)")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
-    p.add_argument("--corpus", choices=("packages", "labelled"), default="packages",
-                   help="ingest every file of the labelled files' packages (default) or only the labelled files")
-    p.add_argument("--corpus-dir", type=Path, default=OUT / "corpus", help="where the documents are unpacked")
     p.add_argument("--json", action="store_true", help="print only a JSON object of the figures")
     a = p.parse_args()
 
@@ -176,22 +150,27 @@ def main() -> None:
             sets[set_name(path)] = parse_questions(path.read_bytes(), path.name)[: a.limit]
     except QuestionFileError as exc:
         raise SystemExit(f"quality: {exc}") from None
-    files = corpus_files(sets, a.corpus_dir.resolve(), a.corpus)
+    files = {name: set_files_of(path) for name, path in zip(sets, paths)}
     load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="crew-quality-") as tmp:
         base = Settings(data_dir=Path(tmp), model=a.model, web_search=False,
                         **{f"model_{role}": None for role in ROLES})  # one model for every role
         crew = Crew.from_settings(base)
-        say(f"ingesting {len(files)} files into a fresh workspace")
-        ingested = ingest(crew, files)
-        pages = {}
-        for doc in crew.documents(WORKSPACE):
-            pages[doc.name] = max(pages.get(doc.name, 0), doc.pages)
-        try:
-            sets = {name: check_questions(qs, pages, name, WORKSPACE) for name, qs in sets.items()}
-        except QuestionFileError as exc:
-            raise SystemExit(f"quality: {exc}") from None
+        ingested = {"files": 0, "pages": 0, "chunks": 0, "seconds": 0.0, "failed": []}
+        for name, docs in files.items():
+            workspace = workspace_of(name)
+            if not crew.documents(workspace):  # a set's two parts share a workspace
+                for key, value in ingest(crew, workspace, docs).items():
+                    ingested[key] += value
+            pages = {}
+            for doc in crew.documents(workspace):
+                pages[doc.name] = max(pages.get(doc.name, 0), doc.pages)
+            try:
+                sets[name] = check_questions(sets[name], pages, name, workspace)
+            except QuestionFileError as exc:
+                raise SystemExit(f"quality: {exc}") from None
+        ingested["seconds"] = round(ingested["seconds"], 1)
 
         runs: dict[str, dict[str, list[QuestionResult]]] = {}
         for mode in ("hybrid", "vector", "keyword"):
@@ -203,19 +182,12 @@ def main() -> None:
                 settings = base if flag is None else base.model_copy(update={"grounded": flag})
                 runs[f"answers-{pipeline}"] = run_sets(crew.with_settings(settings), sets, pipeline, answers=True)
 
-    # The language of a question is told once, on the product's own (hybrid) search.
-    language = {(name, r.question.line): r.language for name, rs in runs["search-hybrid"].items() for r in rs}
-    for results in runs.values():
-        for name, rs in results.items():
-            for r in rs:
-                r.language = language.get((name, r.question.line), r.language)
-
     summaries = {run: {key: summarize(rs) for key, rs in groups(results).items()} for run, results in runs.items()}
     answer_runs = [r for r in runs if r.startswith("answers-")]
     OUT.mkdir(exist_ok=True)
     rows_path = OUT / f"quality-{'holdout' if a.holdout else 'tune'}.json"
     rows_path.write_text(json.dumps({
-        "sets": [str(p) for p in paths], "model": a.model, "corpus": a.corpus, "ingest": ingested,
+        "sets": [str(p) for p in paths], "model": a.model, "ingest": ingested,
         "runs": {run: {name: [r.row() for r in rs] for name, rs in results.items()} for run, results in runs.items()},
     }, ensure_ascii=False, indent=1))
 
@@ -257,7 +229,7 @@ def main() -> None:
     rows: list[tuple[str, object, str]] = [
         ("questions", hyb["questions"], f"{hyb['answerable']} answerable, over {len(paths)} set(s)"),
         ("files / chunks", f"{ingested['files']} / {ingested['chunks']}",
-         f"ingested in {ingested['seconds']} s ({a.corpus}); failed: {len(ingested['failed'])}"),
+         f"{ingested['pages']} pages ingested in {ingested['seconds']} s; failed: {len(ingested['failed'])}"),
         ("recall@5 hybrid / vector / keyword", f"{fmt(hyb['recall_at_k'])} / {fmt(vec['recall_at_k'])} / "
          f"{fmt(kw['recall_at_k'])}", "a labelled page in the top 5"),
         ("MRR hybrid / vector / keyword", f"{fmt(hyb['mrr'])} / {fmt(vec['mrr'])} / {fmt(kw['mrr'])}", ""),

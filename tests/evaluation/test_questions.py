@@ -35,6 +35,18 @@ def test_a_label_with_a_path_names_the_document_by_its_base_name():
     assert check_questions(qs, DOCS, "q.txt", "w")[0].source == "origin.html"
 
 
+def test_asked_in_and_document_lines_give_the_languages():
+    data = b"""# document: maint-guide-es es usr/share/doc/maint-guide-es/maint-guide.es.pdf
+# asked in: es
+Que paquete?|maint-guide.es.pdf|9|build-essential
+# asked in: en
+Which package?|maint-guide.es.pdf|9|build-essential
+Elsewhere?|other.pdf|1|x
+"""
+    qs = parse_questions(data, "q.txt")
+    assert [(q.language, q.source_language) for q in qs] == [("es", "es"), ("en", "es"), ("en", None)]
+
+
 def test_a_bom_and_windows_line_ends_are_fine():
     qs = parse_questions("\ufeffWhere?|tea.pdf|1|tea\r\nWhy?|tea.pdf|2|why\r\n".encode(), "q.txt")
     assert [(q.line, q.text) for q in qs] == [(1, "Where?"), (2, "Why?")]

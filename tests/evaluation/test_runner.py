@@ -73,6 +73,13 @@ def test_cancel_stops_the_running_turn_and_skips_the_rest():
     assert crew.goals == ["first?", "second?"]  # the third never started
 
 
+def test_languages_said_in_the_file_win_over_detection():
+    said = [Question(1, "first?", "a.md", (), ("alpha",), language="en", source_language="es"),
+            Question(2, "second?", "a.md", (), ("beta",), language="es")]
+    results = Evaluation(StandInCrew(), "w", said, answers=False, detect=lambda text: "es").run()
+    assert [r.language for r in results] == ["cross", "es"]
+
+
 def test_retrieval_only_runs_no_turn():
     crew = StandInCrew()
     results = Evaluation(crew, "w", QUESTIONS, answers=False, detect=lambda text: None).run()

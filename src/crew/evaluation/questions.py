@@ -8,12 +8,17 @@ One question per line, `#` comments and blank lines allowed:
 question the documents do not answer has `-` as source, page and key terms; it is answered right
 when the crew says it found nothing. Anything wrong stops the whole file before a question runs,
 with one line that names the file and the line to fix.
+
+Two comment lines are also read, when present (bench/sets/README.md): `# asked in: es` gives the
+language of the questions below it, and `# document: <package> <language> <path>` the language of
+a document, so a question in another language than its document counts as cross-language
+without guessing either language.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Mapping
 
@@ -22,6 +27,8 @@ FORMAT = "question|source file|page[,page]|key;terms"
 MAX_BYTES = 1_000_000
 NONE = "-"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASKED_IN = re.compile(r"^#\s*asked in:\s*(\S+)\s*$", re.I)
+_DOCUMENT = re.compile(r"^#\s*document:\s*\S+\s+(\S+)\s+(.+?)\s*$", re.I)
 
 
 class QuestionFileError(ValueError):
@@ -37,6 +44,8 @@ class Question:
     source: str | None  # None: the documents do not answer it
     pages: tuple[int, ...] = ()  # empty: any place in the source counts
     terms: tuple[str, ...] = ()
+    language: str | None = None  # as a `# asked in:` line says; None: not said
+    source_language: str | None = None  # as the source's `# document:` line says; None: not said
 
     @property
     def answerable(self) -> bool:
@@ -117,10 +126,20 @@ def parse_questions(data: bytes, name: str) -> list[Question]:
     """Read a whole question file; raise QuestionFileError at the first problem."""
     text = _decode(data, name)
     questions = []
+    asked_in: str | None = None
+    documents: dict[str, str] = {}  # document name -> its language
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
-        if stripped and not stripped.startswith("#"):
-            questions.append(parse_line(stripped, f"{name}, line {number}", number))
+        if stripped.startswith("#"):
+            if said := _ASKED_IN.match(stripped):
+                asked_in = said.group(1).lower()
+            elif said := _DOCUMENT.match(stripped):
+                documents[PurePosixPath(said.group(2)).name] = said.group(1).lower()
+        elif stripped:
+            q = parse_line(stripped, f"{name}, line {number}", number)
+            questions.append(replace(q, language=asked_in))
+    questions = [replace(q, source_language=documents.get(PurePosixPath(q.source).name)) if q.source else q
+                 for q in questions]
     if not questions:
         raise QuestionFileError(f"{name}: no questions, only comments and blank lines: write one a line as {FORMAT}")
     return questions
@@ -161,5 +180,5 @@ def check_questions(questions: list[Question], pages_by_name: Mapping[str, int],
         if beyond := [p for p in q.pages if p > count]:
             raise QuestionFileError(f"{where}: page {beyond[0]} does not exist: {doc} has {count} "
                                     f"page{'s' if count != 1 else ''}")
-        out.append(Question(q.line, q.text, doc, q.pages, q.terms))
+        out.append(replace(q, source=doc))
     return out

@@ -92,7 +92,9 @@ class Evaluation:
         for r in results:
             doc = r.question.source
             text = " ".join(passages.get(doc, [])[:3]) if doc else ""
-            r.language = language_group(self.detect(r.question.text), self.detect(text) if text else None)
+            q = r.question
+            r.language = language_group(q.language or self.detect(q.text),
+                                        q.source_language or (self.detect(text) if text else None))
         if progress:
             progress(len(results), total, None)
         return results
