@@ -192,14 +192,14 @@ def main() -> None:
     }, ensure_ascii=False, indent=1))
 
     # The table per set and language.
-    head = ["set", "lang", "n", "R@5 hyb", "R@5 vec", "R@5 kw", "MRR hyb"]
+    head = ["set", "lang", "answerable", "not in docs", "R@5 hyb", "R@5 vec", "R@5 kw", "MRR hyb"]
     for run in answer_runs:
         tag = run.removeprefix("answers-")
         head += [f"terms {tag}", f"page {tag}", f"supp {tag}", f"nf-ans {tag}", f"nf-un {tag}", f"s {tag}"]
     table = []
     for key in summaries["search-hybrid"]:
         hyb = summaries["search-hybrid"][key]
-        row = [key[0], key[1], str(hyb["questions"]), fmt(hyb["recall_at_k"]),
+        row = [key[0], key[1], str(hyb["answerable"]), str(hyb["unanswerable"]), fmt(hyb["recall_at_k"]),
                fmt(summaries["search-vector"][key]["recall_at_k"]), fmt(summaries["search-keyword"][key]["recall_at_k"]),
                fmt(hyb["mrr"])]
         for run in answer_runs:

@@ -61,9 +61,8 @@ def table_text(rows: list[dict[str, Any]], answers: bool, width: int = 60) -> st
             cells += [r["term_rate"], r["cited_right_page"], supp, r["not_found"], r["seconds"]]
         cells.append(question if len(question) <= width else question[: width - 1] + "…")
         lines.append([_cell(c) for c in cells])
-    widths = [max(len(c), *(len(line[i]) for line in lines)) for i, c in enumerate(cols)]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([fmt(cols)] + [fmt(line) for line in lines])
+    widths = [max([len(c), *(len(line[i]) for line in lines)]) for i, c in enumerate(cols)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in [cols, *lines])
 
 
 def text_report(summary: dict[str, Any], rows: list[dict[str, Any]], answers: bool) -> str:
