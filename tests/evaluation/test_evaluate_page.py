@@ -125,3 +125,13 @@ def test_stop_ends_the_run_and_scores_the_questions_done(tea_workspace):
     assert 1 <= len(job.results) < 5
     if job.results:
         assert len(at.dataframe[0].value) == len(job.results)
+
+
+def test_search_only_runs_no_turn_and_shows_retrieval_figures(tea_workspace):
+    models = scripted(0)
+    at = open_page(models)
+    at.toggle[0].set_value(True)
+    at = finished(run(at, "questions.txt", QUESTIONS.encode()))
+    assert [m.label for m in at.metric] == ["page recall@5", "MRR"]
+    assert "Key terms" not in at.dataframe[0].value.columns
+    assert not [c for m in models.values() for c in m.calls] and tea_workspace.traces.turns("tea") == []
