@@ -229,7 +229,8 @@ def main() -> None:
     rows: list[tuple[str, object, str]] = [
         ("questions", hyb["questions"], f"{hyb['answerable']} answerable, over {len(paths)} set(s)"),
         ("files / chunks", f"{ingested['files']} / {ingested['chunks']}",
-         f"{ingested['pages']} pages ingested in {ingested['seconds']} s; failed: {len(ingested['failed'])}"),
+         f"{ingested['pages']} PDF pages and {ingested['files']} files ingested in {ingested['seconds']} s; "
+         f"failed: {len(ingested['failed'])}"),
         ("recall@5 hybrid / vector / keyword", f"{fmt(hyb['recall_at_k'])} / {fmt(vec['recall_at_k'])} / "
          f"{fmt(kw['recall_at_k'])}", "a labelled page in the top 5"),
         ("MRR hybrid / vector / keyword", f"{fmt(hyb['mrr'])} / {fmt(vec['mrr'])} / {fmt(kw['mrr'])}", ""),
@@ -243,8 +244,9 @@ def main() -> None:
             figures[f"{key}_{tag}"] = s[key]
         rows.append((f"answers ({tag})", f"terms {fmt(s['key_term_rate'])}, page {fmt(s['right_page_cited'])}, "
                      f"supported {fmt(s['supported_sentence_rate'])}",
-                     "; ".join([f"model {a.model}", ", ".join(f"{n} {kind}" for kind, n in s["answer_kinds"].items()),
-                                *s["notes"]])))
+                     "; ".join(part for part in [f"model {a.model}", ", ".join(f"{n} {kind}" for kind, n in
+                                                                              s["answer_kinds"].items()), *s["notes"]]
+                               if part)))
         rows.append((f"not found ({tag}) answerable / unanswerable",
                      f"{fmt(s['not_found_answerable'])} / {fmt(s['not_found_unanswerable'])}",
                      f"median turn {fmt(s['median_turn_s'])} s"))
