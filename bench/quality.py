@@ -229,7 +229,7 @@ def main() -> None:
     rows: list[tuple[str, object, str]] = [
         ("questions", hyb["questions"], f"{hyb['answerable']} answerable, over {len(paths)} set(s)"),
         ("files / chunks", f"{ingested['files']} / {ingested['chunks']}",
-         f"{ingested['pages']} PDF pages and {ingested['files']} files ingested in {ingested['seconds']} s; "
+         f"{ingested['pages']} PDF pages among them; ingested in {ingested['seconds']} s; "
          f"failed: {len(ingested['failed'])}"),
         ("recall@5 hybrid / vector / keyword", f"{fmt(hyb['recall_at_k'])} / {fmt(vec['recall_at_k'])} / "
          f"{fmt(kw['recall_at_k'])}", "a labelled page in the top 5"),
