@@ -20,14 +20,17 @@ from pages.common.workspace import current_workspace
 
 SETTINGS_PAGE = "pages/4_Settings.py"
 TRACES_PAGE = "pages/3_Traces.py"
+DOCUMENTS_PAGE = "pages/2_Documents.py"
+EVALUATE_PAGE = "pages/5_Evaluate.py"
 CHAT_PAGE = "app.py"
 
 
 # (script, label, icon) in the order the sidebar lists them.
 NAVIGATION = (
     (CHAT_PAGE, "Chat", ":material/forum:"),
-    ("pages/2_Documents.py", "Documents", ":material/folder_open:"),
+    (DOCUMENTS_PAGE, "Documents", ":material/folder_open:"),
     (TRACES_PAGE, "Traces", ":material/timeline:"),
+    (EVALUATE_PAGE, "Evaluate", ":material/fact_check:"),
     (SETTINGS_PAGE, "Settings", ":material/settings:"),
 )
 

@@ -1,8 +1,9 @@
-"""Command line: `python -m crew run|ingest|search|traces`, the same engine the app uses.
+"""Command line: `python -m crew run|ingest|search|traces|eval`, the same engine the app uses.
 
 `--json` prints exactly one JSON document on stdout; everything else (progress, library
-chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest or a part the crew
-needs is out of order (the data dir's disk full or read-only, the Chroma server down), 2 bad input.
+chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, some evaluated turns
+failed, or a part the crew needs is out of order (the data dir's disk full or read-only, the
+Chroma server down), 2 bad input.
 """
 
 from __future__ import annotations
@@ -192,6 +193,56 @@ def cmd_traces(args) -> tuple[object, int]:
     return "\n".join(rows), 0
 
 
+def _read_question_file(name: str) -> bytes:
+    from crew.evaluation.questions import MAX_BYTES, QuestionFileError, check_size
+
+    path = Path(name)
+    try:
+        check_size(path.name, path.stat().st_size)  # before reading: a huge file is refused unread
+        with open(path, "rb") as f:
+            return f.read(MAX_BYTES + 1)
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the question file {name}: {exc.strerror or exc}") from None
+
+
+def cmd_eval(args) -> tuple[object, int]:
+    from crew.evaluation.metrics import summarize
+    from crew.evaluation.questions import QuestionFileError
+    from crew.evaluation.report import text_report
+    from crew.evaluation.runner import Evaluation, load_questions
+    from crew.memory import WorkspaceError
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    data = _read_question_file(args.questions)
+    settings = _settings(args.model)
+    crew = _crew(settings)
+    try:
+        questions = load_questions(crew, args.workspace, data, Path(args.questions).name)
+    except (QuestionFileError, WorkspaceError) as exc:
+        raise UsageError(str(exc)) from None
+
+    def progress(done: int, total: int, question) -> None:
+        if question is not None:
+            print(f"[{done + 1}/{total}] {' '.join(question.text.split())[:100]}", file=sys.stderr)
+
+    run = Evaluation(crew, args.workspace, questions, k=args.k, answers=not args.retrieval_only)
+    try:
+        results = run.run(progress)
+    except KeyboardInterrupt:
+        run.cancel()
+        raise
+    rows = [r.row() for r in results]
+    summary = summarize(results)
+    code = 1 if summary["errors"] else 0
+    if args.json:
+        return {"workspace": args.workspace, "file": args.questions, "model": None if args.retrieval_only else
+                settings.model, "retrieval_only": args.retrieval_only, "summary": summary, "questions": rows}, code
+    return text_report(summary, rows, answers=not args.retrieval_only), code
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crew", description="Run the research crew from the command line.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -222,6 +273,17 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("-n", type=int, default=20, help="how many recent turns (default 20)")
     common(tr)
     tr.set_defaults(func=cmd_traces)
+
+    ev = sub.add_parser("eval", help="measure retrieval and answers on labelled questions",
+                        description="Each line of QUESTIONS: question|source file|page[,page]|key;terms "
+                                    "(page - for sources without pages; source, page and terms - for a question "
+                                    "the documents do not answer). # starts a comment.")
+    ev.add_argument("questions", metavar="QUESTIONS", help="the question file (UTF-8 text)")
+    ev.add_argument("-k", type=int, default=5, help="passages searched per question for recall@k and MRR (default 5)")
+    ev.add_argument("--retrieval-only", action="store_true", help="only search; run no turns")
+    ev.add_argument("--model", help="provider:model for every role (default: the configured model)")
+    common(ev)
+    ev.set_defaults(func=cmd_eval)
     return p
 
 
