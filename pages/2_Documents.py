@@ -41,6 +41,16 @@ def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
         st.session_state[FLASH_KEY] = f"{name} was already gone."
 
 
+def reindex(crew: Crew, uploads: Uploads, workspace: str) -> None:
+    """Button callback: read every document again and embed it with the current model, in the background."""
+    job = crew.reindex(workspace)
+    if job.documents:  # one bar per document, as an upload's files
+        st.session_state[JOB_KEY] = uploads.submit(workspace, [(d.name, b"") for d in job.documents], job.step).job_id
+    else:
+        job.run()  # only saved web findings to embed again
+        st.session_state[FLASH_KEY] = "Re-indexed: the workspace's saved web findings were embedded again."
+
+
 def show_file(f: FileUpload) -> None:
     """One file of an upload: its bar, and once it is in, what came of it."""
     with st.container(border=True):
@@ -49,6 +59,8 @@ def show_file(f: FileUpload) -> None:
             return
         if f.result.status == "ok":
             (st.info if f.result.duplicate else st.success)(summary_line(f.result), icon=":material/check:")
+        elif f.result.status == "skipped":  # a re-index that could not read a document again
+            st.warning(summary_line(f.result), icon=":material/info:")
         else:
             st.error(summary_line(f.result), icon=":material/error:")
 
@@ -106,6 +118,14 @@ st.fragment(upload_panel, run_every=0.5 if st.session_state[RUNNING_KEY] else No
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.toast(flash, icon=":material/delete:")
 
+busy = bool(st.session_state[RUNNING_KEY])
+stale = crew.stale(ws)
+for problem in stale:  # vectors of another embedding model: searching them would answer nonsense
+    st.warning(escape_md(str(problem)), icon=":material/warning:")
+if stale:
+    st.button("Re-index now", key="reindex-stale", type="primary", icon=":material/refresh:", disabled=busy,
+              on_click=reindex, args=(crew, uploads, ws))
+
 documents = crew.documents(ws)
 st.subheader(f"Library ({len(documents)})")
 if not documents:
@@ -114,7 +134,12 @@ if not documents:
 else:
     rows = library_rows(documents)
     st.dataframe([{k: v for k, v in r.items() if k != "doc_id"} for r in rows], hide_index=True, width="stretch")
-    st.caption("Delete a document to remove it and its chunks from the workspace's memory.")
+    st.caption("Delete a document to remove it and its chunks from the workspace's memory. Re-index reads every "
+               "document again from its original file and embeds it with the current model.")
+    if not stale:
+        st.button("Re-index", key="reindex", icon=":material/refresh:", disabled=busy, on_click=reindex,
+                  args=(crew, uploads, ws), help="After an update of the readers or of the embedding model. Documents "
+                  "keep their names; one that cannot be read again keeps its current chunks.")
     for r in rows:
         name_col, button_col = st.columns([6, 1], vertical_alignment="center")
         name_col.text(f"{r['Name']}  ·  {r['Size']}  ·  {plural(r['Chunks'], 'chunk')}")
@@ -130,7 +155,9 @@ else:
     st.subheader("Search the documents")
     query = st.text_input("Search the documents", key="doc_search", label_visibility="collapsed",
                           placeholder="A name, a number or a question: see the passages the crew would find")
-    if query.strip():
+    if query.strip() and stale:
+        st.info("Search waits for the re-index: the stored vectors were made by another model.")
+    elif query.strip():
         for n, hit in enumerate(crew.search_documents(ws, query), start=1):
             with st.expander(f"{n}. {escape_md(hit.cite())}", expanded=n == 1):
                 st.text(hit.text)
