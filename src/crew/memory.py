@@ -281,9 +281,14 @@ class WorkspaceMemory:
         if stored:
             return str(stored)
         if col.count() == 0:  # made before models were recorded, and still empty: it is ours now
-            col.modify(metadata={**(col.metadata or {}), MODEL_KEY: self._memory.model_id})
-            return self._memory.model_id
+            return self._take_over(kind)
         return LEGACY_MODEL_ID
+
+    def _take_over(self, kind: Kind) -> str:
+        """Make an empty collection of another model the current model's: made anew, since Chroma keeps
+        the vector size of the first vectors a collection held even after they are deleted."""
+        self._memory.replace_collection(kind, self.name, self._memory.new_collection(kind, self.name))
+        return self._memory.model_id
 
     def stale(self, kinds: Iterable[Kind] = KINDS) -> list[StaleVectors]:
         """Why this workspace's vectors cannot be used with the running embedder, per kind; [] when they can."""
@@ -294,8 +299,7 @@ class WorkspaceMemory:
             if stored != current and self.count(kind) > 0:
                 found.append(StaleVectors(self.name, kind, stored, current))
             elif stored != current:  # empty: take it over for the current model
-                col = self._col(kind)
-                col.modify(metadata={**(col.metadata or {}), MODEL_KEY: current})
+                self._take_over(kind)
         return found
 
     def check_current(self, kinds: Iterable[Kind] = KINDS) -> None:

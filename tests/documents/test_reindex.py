@@ -211,3 +211,13 @@ def test_cli_search_says_the_workspace_is_stale_and_reindex_rebuilds_it(tmp_path
 
     hit = json.loads(run_cli("search", "kestrel ringing code", "--json", "-k", "1").stdout)[0]
     assert (hit["source"], hit["page"]) == ("birds.pdf", 3)
+
+
+def test_an_emptied_collection_of_another_model_is_taken_over_by_the_current_one(tmp_path, embedder):
+    first = Store(tmp_path / "data", embedder)
+    res = first.ingest("birds.pdf", makers.pdf(PAGES))
+    assert first.library.delete("default", res.doc_id)  # empty again, but its vectors were 384 wide
+    later = Store(tmp_path / "data", OtherModel())
+    assert later.ws().stale() == []
+    assert later.ingest("birds.pdf", makers.pdf(PAGES)).status == "ok"  # 64-wide vectors go in
+    assert later.ws().search("kestrel ringing code", k=1)[0].page == 3
