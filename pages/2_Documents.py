@@ -119,9 +119,12 @@ if flash := st.session_state.pop(FLASH_KEY, None):
     st.toast(flash, icon=":material/delete:")
 
 busy = bool(st.session_state[RUNNING_KEY])
-stale = crew.stale(ws)
+try:
+    stale = crew.stale(ws)
+except Exception:  # the vector store is unreachable: the library and search below say so themselves
+    stale = []
 for problem in stale:  # vectors of another embedding model: searching them would answer nonsense
-    st.warning(escape_md(str(problem)), icon=":material/warning:")
+    st.warning(escape_md(str(problem).capitalize()[:1] + str(problem)[1:]), icon=":material/warning:")
 if stale:
     st.button("Re-index now", key="reindex-stale", type="primary", icon=":material/refresh:", disabled=busy,
               on_click=reindex, args=(crew, uploads, ws))
