@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # scripts/corpus unpacks each corpus package into ${CREW_CORPUS:-bench/out/corpus}/<package>/.
 CORPUS = Path(os.environ.get("CREW_CORPUS", ROOT / "bench" / "out" / "corpus"))
 MAINT_GUIDE = CORPUS / "maint-guide-es" / "usr" / "share" / "doc" / "maint-guide-es" / "maint-guide.es.pdf"
+DEBIAN_REFERENCE = CORPUS / "debian-reference-es" / "usr" / "share" / "debian-reference" / "debian-reference.es.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,20 @@ def test_real_pdf_running_header_with_folio_is_not_content(maint_guide):
     assert not [s.page for s in parsed.sections if header.search(s.text)]
     # The title itself is still there where it is content: the cover page.
     assert parsed.sections[0].page == 1 and "Guía del nuevo desarrollador de Debian" in parsed.sections[0].text
+
+
+def test_real_manual_folio_header_is_gone_from_every_page():
+    """Debian's Spanish reference (package debian-reference-es): "Guía de referencia de Debian 108 / 244"
+    atop 244 of its 272 pages, the line the issue saw quoted in answers."""
+    if not DEBIAN_REFERENCE.is_file():
+        pytest.skip(f"{DEBIAN_REFERENCE} is missing: run scripts/corpus (apt-get download debian-reference-es)")
+    parsed = parse("debian-reference.es.pdf", DEBIAN_REFERENCE.read_bytes())
+    assert parsed.pages == 272
+    text = "\n".join(s.text for s in parsed.sections)
+    assert not re.search(r"Guía de referencia de Debian \d+ / \d+", text)
+    assert not re.search(r"Guía de referencia de Debian [ivxl]+\n", text)  # nor its roman folios up front
+    page = next(s for s in parsed.sections if s.text.startswith("3.1.2. Fase 2: el cargador de arranque"))
+    assert page.page == 109
 
 
 def test_real_pdf_phrase_is_found_on_its_page_by_keywords(store, maint_guide):
@@ -124,3 +139,10 @@ def test_pdfium_is_used_by_one_thread_at_a_time():
     for t in range(2):
         assert [s.page for s in results[t].sections] == list(range(1, 31))
         assert all(s.text.startswith(f"Thread {tag(t, s.page)} page {s.page}:") for s in results[t].sections)
+
+
+def test_roman_folios_of_the_front_matter_are_furniture_too():
+    pages = [f"Manual {r}\nBody {c} one\nbody {c} two\n{r}" for c, r in zip("abcd", ["i", "ii", "iii", "iv"])]
+    assert strip_furniture(pages) == [f"Body {c} one\nbody {c} two" for c in "abcd"]
+    # A word made of roman letters inside a line is a word ("Derecho civil" stays).
+    assert strip_furniture(["Derecho civil\nx\ny z"] * 2) == ["Derecho civil\nx\ny z"] * 2

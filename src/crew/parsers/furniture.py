@@ -21,12 +21,17 @@ MAX_LENGTH = 80  # a running header is a title and a folio, shorter than a line 
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _LETTER = re.compile(r"[^\W\d_]")
-_FOLIO = re.compile(r"[\s#/|.\-–—]*#[\s#/|.\-–—]*|[ivxlcdm]{1,7}")  # "#", "# / #", "- # -", "xii"
+_FOLIO = re.compile(r"[\s#/|.\-–—]*#[\s#/|.\-–—]*")  # "#", "# / #", "- # -" (roman folios are masked too)
+
+
+# A roman folio closing a line ("Guía de referencia de Debian vii" in the front matter).
+_ROMAN_END = re.compile(r"(?:(?<=\s)|^)(?=[mdclxvi]+$)m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")
 
 
 def line_key(line: str) -> str:
-    """The line as it repeats from page to page: digits masked, spacing and case folded."""
-    return _SPACE.sub(" ", _DIGITS.sub("#", line)).strip().casefold()
+    """The line as it repeats from page to page: digits and a closing roman folio masked, spacing and case folded."""
+    key = _SPACE.sub(" ", _DIGITS.sub("#", line)).strip().casefold()
+    return _ROMAN_END.sub("#", key)
 
 
 def _can_be_furniture(key: str) -> bool:
