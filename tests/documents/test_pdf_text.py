@@ -146,3 +146,12 @@ def test_roman_folios_of_the_front_matter_are_furniture_too():
     assert strip_furniture(pages) == [f"Body {c} one\nbody {c} two" for c in "abcd"]
     # A word made of roman letters inside a line is a word ("Derecho civil" stays).
     assert line_key("Derecho civil") == "derecho civil" and line_key("Guía vii") == line_key("Guía 7") == "guía #"
+
+
+def test_an_encrypted_pdf_with_an_empty_user_password_opens_and_a_real_one_is_refused():
+    opened = parse("open.pdf", makers.encrypted_pdf(["Readable by anyone, printable by the owner."], user_password=""))
+    assert opened.sections[0].text == "Readable by anyone, printable by the owner."
+    from crew.parsers import IngestError
+
+    with pytest.raises(IngestError, match="password-protected: remove the password"):
+        parse("locked.pdf", makers.encrypted_pdf(["Secret."]))
