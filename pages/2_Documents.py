@@ -43,6 +43,16 @@ def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
         st.session_state[FLASH_KEY] = md("{} was already gone.", name)
 
 
+def reindex(crew: Crew, uploads: Uploads, workspace: str) -> None:
+    """Button callback: read every document again and embed it with the current model, in the background."""
+    job = crew.reindex(workspace)
+    if job.documents:  # one bar per document, as an upload's files
+        st.session_state[JOB_KEY] = uploads.submit(workspace, [(d.name, b"") for d in job.documents], job.step).job_id
+    else:
+        job.run()  # only saved web findings to embed again
+        st.session_state[FLASH_KEY] = "Re-indexed: the workspace's saved web findings were embedded again."
+
+
 def show_file(f: FileUpload) -> None:
     """One file of an upload: its bar, and once it is in, what came of it."""
     with st.container(border=True):
@@ -53,6 +63,8 @@ def show_file(f: FileUpload) -> None:
             st.info(plain(summary_line(f.result)), icon=":material/check:")
         elif f.result.status == "ok":
             st.success(plain(summary_line(f.result)), icon=":material/check:")
+        elif f.result.status == "skipped":  # a re-index that could not read a document again
+            st.warning(plain(summary_line(f.result)), icon=":material/info:")
         else:
             st.error(plain(summary_line(f.result)), icon=":material/error:")
 
@@ -110,6 +122,17 @@ st.fragment(upload_panel, run_every=0.5 if st.session_state[RUNNING_KEY] else No
 if flash := st.session_state.pop(FLASH_KEY, None):
     st.toast(plain(flash), icon=":material/delete:")
 
+busy = bool(st.session_state[RUNNING_KEY])
+try:
+    stale = crew.stale(ws)
+except Exception:  # the vector store is unreachable: the library and search below say so themselves
+    stale = []
+for problem in stale:  # vectors of another embedding model: searching them would answer nonsense
+    st.warning(plain(str(problem)[:1].upper() + str(problem)[1:]), icon=":material/warning:")
+if stale:
+    st.button("Re-index now", key="reindex-stale", type="primary", icon=":material/refresh:", disabled=busy,
+              on_click=reindex, args=(crew, uploads, ws))
+
 with stop_on_fault(page.settings):
     documents = crew.documents(ws)
 st.subheader(md("Library ({})", len(documents)))
@@ -119,7 +142,12 @@ if not documents:
 else:
     rows = library_rows(documents)
     st.dataframe([{k: v for k, v in r.items() if k != "doc_id"} for r in rows], hide_index=True, width="stretch")
-    st.caption("Delete a document to remove it and its chunks from the workspace's memory.")
+    st.caption("Delete a document to remove it and its chunks from the workspace's memory. Re-index reads every "
+               "document again from its original file and embeds it with the current model.")
+    if not stale:
+        st.button("Re-index", key="reindex", icon=":material/refresh:", disabled=busy, on_click=reindex,
+                  args=(crew, uploads, ws), help="After an update of the readers or of the embedding model. Documents "
+                  "keep their names; one that cannot be read again keeps its current chunks.")
     for r in rows:
         name_col, button_col = st.columns([6, 1], vertical_alignment="center")
         name_col.text(f"{r['Name']}  ·  {r['Size']}  ·  {plural(r['Chunks'], 'chunk')}")
@@ -135,7 +163,9 @@ else:
     st.subheader("Search the documents")
     query = st.text_input("Search the documents", key="doc_search", label_visibility="collapsed",
                           placeholder="A name, a number or a question: see the passages the crew would find")
-    if query.strip():
+    if query.strip() and stale:
+        st.info("Search waits for the re-index: the stored vectors were made by another model.")
+    elif query.strip():
         with stop_on_fault(page.settings):
             hits = crew.search_documents(ws, query)
         for n, hit in enumerate(hits, start=1):

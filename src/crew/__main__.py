@@ -1,4 +1,4 @@
-"""Command line: `python -m crew run|ingest|search|traces|eval`, the same engine the app uses.
+"""Command line: `python -m crew run|ingest|search|traces|eval|reindex`, the same engine the app uses.
 
 `--json` prints exactly one JSON document on stdout; everything else (progress, library
 chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, some evaluated turns
@@ -73,7 +73,7 @@ def _memory(settings, workspace: str):
 
 
 def cmd_run(args) -> tuple[object, int]:
-    from crew.memory import WorkspaceError
+    from crew.memory import StaleVectors, WorkspaceError
     from crew.service import EmptyGoal
     from crew.state import source_label
 
@@ -82,7 +82,7 @@ def cmd_run(args) -> tuple[object, int]:
     crew = _crew(_settings(args.model))
     try:
         turn = crew.run_turn(args.workspace, "cli", args.goal)
-    except (EmptyGoal, WorkspaceError) as exc:
+    except (EmptyGoal, WorkspaceError, StaleVectors) as exc:
         raise UsageError(str(exc)) from None
     for event in turn:
         if event.kind == "step_started":
@@ -135,13 +135,51 @@ def cmd_search(args) -> tuple[object, int]:
         raise UsageError("the query is empty")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
+    from crew.memory import StaleVectors
+
     memory = _memory(_settings(None), args.workspace)
-    hits = memory.search(args.query, k=args.k)
+    try:
+        hits = memory.search(args.query, k=args.k)
+    except StaleVectors as exc:
+        raise UsageError(str(exc)) from None
     rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url,
              "heading": h.heading, "rows": h.rows, "place": h.place, "doc_id": h.doc_id, "kind": h.kind} for h in hits]
     if args.json:
         return rows, 0
     return "\n\n".join(f"[{h.score:.3f}] {h.cite()}\n{h.text[:300]}" for h in hits) or "(nothing found)", 0
+
+
+def cmd_reindex(args) -> tuple[object, int]:
+    """Read every document of a workspace again and embed it with the current model."""
+    from crew.ingest import IngestLimits
+    from crew.reindex import Reindex
+
+    settings = _settings(None)
+    memory, library = _library(settings, args.workspace)
+    job = Reindex(memory, library, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+                  limits=IngestLimits.from_settings(settings))
+    total = len(job.documents)
+    stale = sorted(job.stale)
+    if stale:
+        print(f"re-embedding the {' and '.join(stale)} of {args.workspace} with {job.model}", file=sys.stderr)
+    shown: dict[int, str] = {}
+
+    def moved(i: int, stage: str, fraction: float) -> None:
+        if shown.get(i) != stage and stage != "done":
+            shown[i] = stage
+            print(f"[{i + 1}/{total}] {job.documents[i].name}: {stage}", file=sys.stderr)
+
+    results = job.run(moved)
+    for r in results:
+        print(f"{r.file}: {r.status} ({r.chunks} chunks){' - ' + r.error if r.error else ''}", file=sys.stderr)
+    code = 1 if any(r.status == "error" for r in results) else 0
+    if args.json:
+        return {"workspace": args.workspace, "model": job.model, "re_embedded": stale,
+                "documents": [{k: r.to_dict()[k] for k in ("file", "doc_id", "status", "chunks", "pages", "error")}
+                              for r in results]}, code
+    if not results:
+        return f"(no documents in workspace {args.workspace}){' - findings re-embedded' if stale else ''}", code
+    return "\n".join(f"{r.file}\t{r.status}\t{r.chunks}\t{r.error}" for r in results), code
 
 
 def _trace_text(doc: dict) -> str:
@@ -267,6 +305,10 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("-k", type=int, default=5)
     common(se)
     se.set_defaults(func=cmd_search)
+
+    ri = sub.add_parser("reindex", help="read every document again and embed it with the current model")
+    common(ri)
+    ri.set_defaults(func=cmd_reindex)
 
     tr = sub.add_parser("traces", help="show recent turns' traces: spans, durations, tokens, estimated cost")
     tr.add_argument("--last", action="store_true", help="only the latest turn, with its span tree")

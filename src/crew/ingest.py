@@ -225,6 +225,8 @@ def ingest_bytes(
         if len(chunks) > limits.max_chunks:
             raise IngestError(f"the file makes {len(chunks):,} chunks, over the limit of {limits.max_chunks:,} per file:"
                               " split it into smaller files")
+        if stale := memory.stale(["documents"]):  # never add vectors of one model to another's
+            raise IngestError(str(stale[0]))
         if library is not None:
             other = library.claim(workspace, doc_id, source, fmt, size, content_hash)
             if other is not None:
@@ -232,6 +234,7 @@ def ingest_bytes(
                     return _duplicate(source, other, size, started)
                 raise IngestError("the same file is being added or removed right now: try again in a moment")
             claimed = True
+            library.keep_original(workspace, doc_id, data)  # for a re-index by a later parser or model
         report("embedding", 0.0)
 
         def stored(done: int, total: int) -> None:

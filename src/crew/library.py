@@ -4,6 +4,9 @@ A document is listed only once all its chunks are stored (status `ready`). While
 added it is `ingesting`, while being removed `deleting`; a process that dies midway leaves such
 a row behind, and the next look at that workspace after `stale_after_s` without a heartbeat
 removes its chunks and the row. Every query here names its workspace.
+
+Each document's original bytes are kept in an `OriginalStore` (files under the data dir by
+default), so a re-index can read them again; they go when the document goes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Callable
 
 from crew.db import SqlStore
 from crew.memory import Memory, check_workspace
+from crew.originals import FileOriginals, OriginalStore
 from crew.owners import owner_alive, process_owner
 
 _SCHEMA = """
@@ -73,9 +77,10 @@ class Library(SqlStore):
     """The documents table, kept consistent with the memory that holds their chunks."""
 
     def __init__(self, path: Path, memory: Memory, clock: Callable[[], float] = time.time,
-                 stale_after_s: float = 600.0) -> None:
+                 stale_after_s: float = 600.0, originals: OriginalStore | None = None) -> None:
         super().__init__(Path(path), _SCHEMA)
         self.memory = memory
+        self.originals: OriginalStore = originals if originals is not None else FileOriginals(Path(path).parent / "originals")
         self.clock = clock
         self.stale_after_s = stale_after_s
 
@@ -125,6 +130,19 @@ class Library(SqlStore):
                 self._reclaim(workspace, existing.doc_id)
         return self.by_hash(workspace, content_hash)
 
+    def keep_original(self, workspace: str, doc_id: str, data: bytes) -> None:
+        """Keep a document's file as uploaded, for a later re-index."""
+        self.originals.put(check_workspace(workspace), doc_id, data)
+
+    def original(self, workspace: str, doc_id: str) -> bytes | None:
+        """A document's file as uploaded; None for documents added before originals were kept."""
+        return self.originals.get(check_workspace(workspace), doc_id)
+
+    def refresh(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
+        """Record what a re-index made of a listed document."""
+        self.run("UPDATE documents SET pages = ?, rows = ?, chunks = ?, seconds = ? WHERE workspace = ? AND doc_id = ?",
+                 (pages, rows, chunks, seconds, check_workspace(workspace), doc_id))
+
     def heartbeat(self, workspace: str, doc_id: str) -> None:
         """Say an ingest is still alive, so no other process sweeps it away."""
         self.run("UPDATE documents SET heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
@@ -161,6 +179,7 @@ class Library(SqlStore):
         # If the memory cannot be reached the row stays as 'deleting' and a later sweep retries.
         self.run("UPDATE documents SET status = 'deleting' WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
         self.memory.workspace(workspace).delete_document(doc_id, kinds=("documents",))  # where ingest puts them
+        self.originals.delete(workspace, doc_id)
         self.run("DELETE FROM documents WHERE workspace = ? AND doc_id = ?", (workspace, doc_id))
 
     def _dead(self, row: sqlite3.Row) -> bool:

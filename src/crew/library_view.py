@@ -50,14 +50,15 @@ def extent(pages: int, rows: int) -> str:
 def summary_line(result: Any) -> str:
     """One line on how an upload went: pages, chunks and time, or what was wrong (plain text)."""
     r = result if isinstance(result, dict) else result.to_dict()
+    reindexed = bool((r.get("extra") or {}).get("reindex"))  # a re-index's result (crew.reindex), not an upload's
     if r["status"] != "ok":
-        return f"{r['file']}: not added: {r['error']}"
+        return f"{r['file']}: {'not re-indexed' if reindexed else 'not added'}: {r['error']}"
     if r.get("duplicate"):
         note = (r.get("extra") or {}).get("note", "already in the library")
         return f"{r['file']}: {note}; nothing stored twice"
     parts = [p for p in (extent(r.get("pages", 0), r.get("rows", 0)),) if p]
     parts += [plural(r["chunks"], "chunk"), f"{r.get('seconds', 0.0):.1f} s"]
-    return f"{r['file']}: added, " + ", ".join(parts)
+    return f"{r['file']}: {'re-indexed' if reindexed else 'added'}, " + ", ".join(parts)
 
 
 def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:

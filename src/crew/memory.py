@@ -6,6 +6,12 @@ needs no metadata filter (a filtered HNSW query costs ~300 ms at 100k chunks; an
 ~3 ms) and one workspace can never see another's records. Callers never see a client: they get
 a `WorkspaceMemory` for one workspace, so a query cannot forget its scope.
 
+Each collection records the embedding model that made its vectors (`embedding_model` in its
+metadata). Vectors of two models live in different spaces: when the running embedder is another
+one the workspace is stale, and searching or adding vectors raises `StaleVectors` (a message that
+says how to re-embed: `crew reindex`, or the Documents page's Re-index button) instead of mixing
+them. `crew.reindex` rebuilds a stale collection with the current model.
+
 Search is hybrid: the vector search and a BM25 keyword search (`crew.keywords`, SQLite FTS5
 beside Chroma) each bring candidates, every candidate is ranked both ways, and the two rankings
 are merged by weighted reciprocal rank fusion, because exact names, numbers and codes are where
@@ -47,6 +53,29 @@ _HAS_DIGIT = re.compile(r"\d")
 def keyword_weight(query: str) -> float:
     """How much the keyword ranking counts for this query in the fusion."""
     return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
+
+
+# Collections made before models were recorded were all embedded with this one.
+LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL_KEY = "embedding_model"
+
+
+def model_id_of(embedder: Any) -> str:
+    """The id of the model behind an embedder (`embedder.model_id`), "unknown" for one that does not say."""
+    return str(getattr(embedder, "model_id", "") or "unknown")
+
+
+class StaleVectors(RuntimeError):
+    """A workspace's vectors were made by another embedding model than the running one."""
+
+    def __init__(self, workspace: str, kind: str, stored: str, current: str) -> None:
+        self.workspace, self.kind, self.stored, self.current = workspace, kind, stored, current
+        what = "documents" if kind == "documents" else "saved web findings"
+        super().__init__(
+            f"the {what} of workspace {workspace!r} were embedded with the model {stored}, but this app now embeds"
+            f" with {current}: they cannot be searched or added to until they are re-embedded. Re-embed them with"
+            f" the Re-index button on the Documents page, or `python -m crew reindex --workspace {workspace}`."
+        )
 
 
 # Matched whole (fullmatch): with `$`, "a\n" passed and became a second workspace that shows as "a".
@@ -173,18 +202,57 @@ class Memory:
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def collection(self, kind: Kind, workspace: str):
-        """Return (creating once) the Chroma collection of one kind in one workspace."""
+    @property
+    def model_id(self) -> str:
+        return model_id_of(self.embedder)
+
+    def collection(self, kind: Kind, workspace: str, fresh: bool = False):
+        """Return (creating once) the Chroma collection of one kind in one workspace.
+
+        `fresh` looks it up again, for its current metadata and in case a re-index (here or in
+        another process) replaced it.
+        """
         name = collection_name(self.prefix, kind, check_workspace(workspace))
-        col = self._collections.get(name)
+        col = None if fresh else self._collections.get(name)
         if col is None:
             col = self.client.get_or_create_collection(
                 name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-                metadata={"workspace": workspace, "kind": kind},
+                metadata={"workspace": workspace, "kind": kind, MODEL_KEY: self.model_id},
             )
             with self._lock:
                 self._collections[name] = col
         return col
+
+    def new_collection(self, kind: Kind, workspace: str, suffix: str = "next"):
+        """An empty collection for the current model, beside a workspace's own, to rebuild it in."""
+        name = f"{collection_name(self.prefix, kind, check_workspace(workspace))}-{suffix}"
+        try:
+            self.client.delete_collection(name)  # left by a re-index that died midway
+        except Exception:
+            pass
+        return self.client.create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"workspace": workspace, "kind": kind, MODEL_KEY: self.model_id},
+        )
+
+    def replace_collection(self, kind: Kind, workspace: str, new) -> None:
+        """Put a rebuilt collection in the place of a workspace's own (drop the old, rename the new)."""
+        name = collection_name(self.prefix, kind, check_workspace(workspace))
+        with self._lock:
+            self._collections.pop(name, None)
+        try:
+            self.client.delete_collection(name)
+        except Exception:
+            pass  # never made, or already gone
+        new.modify(name=name)
+        with self._lock:
+            self._collections[name] = new
+
+    def drop_collection(self, col) -> None:
+        try:
+            self.client.delete_collection(col.name)
+        except Exception:
+            pass
 
     def workspace(self, name: str) -> "WorkspaceMemory":
         return WorkspaceMemory(self, check_workspace(name))
@@ -217,6 +285,39 @@ class WorkspaceMemory:
     def _key(self, kind: Kind) -> str:
         return collection_name(self._memory.prefix, kind, self.name)
 
+    def stored_model(self, kind: Kind = "documents") -> str:
+        """The model that made the vectors of one kind here (the current one for an empty collection)."""
+        col = self._memory.collection(kind, self.name, fresh=True)
+        stored = (col.metadata or {}).get(MODEL_KEY)
+        if stored:
+            return str(stored)
+        if col.count() == 0:  # made before models were recorded, and still empty: it is ours now
+            return self._take_over(kind)
+        return LEGACY_MODEL_ID
+
+    def _take_over(self, kind: Kind) -> str:
+        """Make an empty collection of another model the current model's: made anew, since Chroma keeps
+        the vector size of the first vectors a collection held even after they are deleted."""
+        self._memory.replace_collection(kind, self.name, self._memory.new_collection(kind, self.name))
+        return self._memory.model_id
+
+    def stale(self, kinds: Iterable[Kind] = KINDS) -> list[StaleVectors]:
+        """Why this workspace's vectors cannot be used with the running embedder, per kind; [] when they can."""
+        current = self._memory.model_id
+        found = []
+        for kind in kinds:
+            stored = self.stored_model(kind)
+            if stored != current and self.count(kind) > 0:
+                found.append(StaleVectors(self.name, kind, stored, current))
+            elif stored != current:  # empty: take it over for the current model
+                self._take_over(kind)
+        return found
+
+    def check_current(self, kinds: Iterable[Kind] = KINDS) -> None:
+        """Raise StaleVectors when vectors of another model are stored here."""
+        if found := self.stale(kinds):
+            raise found[0]
+
     def _where(self, **extra: Any) -> dict[str, Any]:
         clauses = [{"workspace": self.name}] + [{k: v} for k, v in extra.items()]
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -227,6 +328,7 @@ class WorkspaceMemory:
 
         `vectors` (one per chunk) skips the embedding, for imports of vectors made elsewhere.
         """
+        self.check_current([kind])
         col, key, keywords = self._col(kind), self._key(kind), self._memory.keywords
         if vectors is not None and len(vectors) != len(chunks):
             raise ValueError("one vector per chunk")
@@ -321,6 +423,7 @@ class WorkspaceMemory:
         cosine: dict[tuple[Kind, str], float] = {}
         vector = None
         if mode != "keyword":
+            self.check_current(kinds)
             vector = np.asarray(self._memory.embedder([query])[0], dtype=np.float32)
             for kind in kinds:
                 res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,

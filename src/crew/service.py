@@ -171,6 +171,19 @@ class Crew:
         """Delete a document from a workspace: its chunks leave memory, then it leaves the list."""
         return self.library().delete(workspace, doc_id)
 
+    def stale(self, workspace: str):
+        """Why the workspace's stored vectors cannot be used with the running embedder ([] when they can)."""
+        return self.memory.workspace(workspace).stale()
+
+    def reindex(self, workspace: str):
+        """A re-index of the workspace: every document read again from its original and embedded again
+        with the running embedder (crew.reindex); `run()` it, or `step` it as an upload job."""
+        from crew.ingest import IngestLimits
+        from crew.reindex import Reindex
+
+        return Reindex(self.memory.workspace(workspace), self.library(), chunk_size=self.settings.chunk_size,
+                       chunk_overlap=self.settings.chunk_overlap, limits=IngestLimits.from_settings(self.settings))
+
     def run_turn(self, workspace: str, thread_id: str, goal: str, review_plan: bool = False) -> "Turn":
         """Start a turn in the background; iterate the returned Turn for its events.
 
@@ -181,7 +194,17 @@ class Crew:
         goal = (goal or "").strip()
         if not goal:
             raise EmptyGoal("the goal is empty: say what the crew should find out")
+        self._check_vectors(workspace)
         return Turn(self, workspace, thread_id, goal, review_plan=review_plan)
+
+    def _check_vectors(self, workspace: str) -> None:
+        """Refuse a turn over vectors of another embedding model (StaleVectors says how to re-embed)."""
+        try:
+            found = self.memory.workspace(workspace).stale()
+        except Exception:
+            return  # the store is unreachable: the turn reports that itself
+        if found:
+            raise found[0]
 
     def resume_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, subquestions: list[str]) -> "Turn":
         """Continue a turn paused for plan review, from its checkpoint, with the approved sub-questions."""

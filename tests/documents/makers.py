@@ -23,6 +23,32 @@ def pdf(pages: list[str]) -> bytes:
     return buf.getvalue()
 
 
+def book_pdf(title: str, chapters: list[tuple[str, list[str]]]) -> bytes:
+    """A PDF laid out like a manual: every page has a running header (the title and a folio
+    "n / total"), the chapter's title under it, and a bare page number at the foot; each body
+    string fills one page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    total = sum(len(bodies) for _, bodies in chapters)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    number = 0
+    for chapter, bodies in chapters:
+        for body in bodies:
+            number += 1
+            c.drawString(50, 810, f"{title} {number} / {total}")
+            c.drawString(50, 795, chapter)
+            y = 770
+            for line in _wrap(body, 90):
+                c.drawString(50, y, line)
+                y -= 14
+            c.drawString(290, 30, str(number))
+            c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def encrypted_pdf(pages: list[str], user_password: str = "secret") -> bytes:
     from pypdf import PdfReader, PdfWriter
 

@@ -1,0 +1,68 @@
+"""Find page furniture: running headers and footers that repeat across a document's pages.
+
+A book's pages start or end with the same lines ("Guía de referencia de Debian 108 / 244", a
+bare folio, the chapter's title over each of its pages). Indexed as content they match every
+query about the title and reach answers as quotes, so they are dropped before chunking.
+
+A line is furniture when, with its digits masked, it stands among the first or last two lines
+of at least `min_pages` pages, and is a folio or a short line with words (a full line of body
+text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines are left whole: a page
+that is one paragraph has no header to strip, and "Page 3 of the report…" written on every
+page of a short file is its content, not its frame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+ZONE = 2  # lines at the top and at the bottom of a page where headers and footers stand
+MAX_LENGTH = 80  # a running header is a title and a folio, shorter than a line of body text
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+_LETTER = re.compile(r"[^\W\d_]")
+_FOLIO = re.compile(r"[\s#/|.\-–—]*#[\s#/|.\-–—]*")  # "#", "# / #", "- # -" (roman folios are masked too)
+
+
+# A roman folio closing a line ("Guía de referencia de Debian vii" in the front matter).
+_ROMAN_END = re.compile(r"(?:(?<=\s)|^)(?=[mdclxvi]+$)m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")
+
+
+def line_key(line: str) -> str:
+    """The line as it repeats from page to page: digits and a closing roman folio masked, spacing and case folded."""
+    key = _SPACE.sub(" ", _DIGITS.sub("#", line)).strip().casefold()
+    return _ROMAN_END.sub("#", key)
+
+
+def _can_be_furniture(key: str) -> bool:
+    """A folio, or a short line with words; a lone brace atop three pages of code is content."""
+    return bool(_FOLIO.fullmatch(key)) or (len(key) <= MAX_LENGTH and bool(_LETTER.search(key)))
+
+
+def _zone(lines: list[str], min_lines: int) -> set[int]:
+    """Indexes of the non-blank lines where a header or footer can stand (none on a short page)."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < min_lines:
+        return set()
+    return set(filled[:ZONE] + filled[-ZONE:])
+
+
+def furniture_keys(pages: list[list[str]], min_pages: int = 3, min_lines: int = 3) -> set[str]:
+    """The masked lines that stand in the header/footer zone of at least `min_pages` pages."""
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        seen.update({line_key(lines[i]) for i in _zone(lines, min_lines)})
+    return {key for key, n in seen.items() if n >= min_pages and _can_be_furniture(key)}
+
+
+def strip_furniture(pages: list[str], min_pages: int = 3, min_lines: int = 3) -> list[str]:
+    """Return each page's text without its running headers and footers."""
+    split = [text.splitlines() for text in pages]
+    keys = furniture_keys(split, min_pages, min_lines)
+    if not keys:
+        return list(pages)
+    out = []
+    for lines in split:
+        zone = _zone(lines, min_lines)
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in zone or line_key(line) not in keys))
+    return out
