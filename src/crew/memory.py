@@ -336,7 +336,7 @@ class WorkspaceMemory:
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
             if vectors is None:
-                part_vectors = self._memory.embedder([c.text for c in part])
+                part_vectors = self._memory.embedder.embed_documents([c.text for c in part])
             else:
                 part_vectors = vectors[start : start + batch]
             part_ids = [c.chunk_id for c in part]
@@ -364,7 +364,9 @@ class WorkspaceMemory:
         except BaseException:
             try:
                 self._purge(kind, doc_id)
-            finally:
+            except Exception:  # e.g. the disk that just filled up: the hold stays, so what was
+                pass  # stored stays hidden until the library's sweep removes the document
+            else:
                 keywords.release(key, doc_id)
             raise
         keywords.release(key, doc_id)
@@ -424,7 +426,7 @@ class WorkspaceMemory:
         vector = None
         if mode != "keyword":
             self.check_current(kinds)
-            vector = np.asarray(self._memory.embedder([query])[0], dtype=np.float32)
+            vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32)
             for kind in kinds:
                 res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,
                                             include=["documents", "metadatas", "distances"])

@@ -175,3 +175,17 @@ def test_one_pass_ranks_the_keyword_finds_and_scores_the_vector_finds(store):
     assert set(scores) == {"k-000000", "n-000007"}  # scored if they match at all (n-000020 is about ducks)
     assert [cid for cid, _ in kw.rank(q, 3)[0]] == [cid for cid, _ in best]  # `also` does not change the ranking
     assert kw.prepare(ws._key("documents"), "zebras") is None
+
+
+def test_spanish_words_are_stemmed_in_spanish(store):
+    ws = store.ws()
+    ws.add("documents", [
+        Chunk("Para instalar el programa, ejecute apt con permisos de administrador.", "es.md", "es", 0),
+        Chunk("El gato duerme en el sofá toda la tarde.", "cat.md", "cat", 0),
+        Chunk("Install the program with apt as the administrator.", "en.md", "en", 0),
+    ])
+    # porter left "instalación" and "instalar" apart; Snowball's Spanish stemmer brings both to "instal",
+    # as the English one does "install" and "installing": the stem meets in both languages
+    for query in ("instalación", "instalacion", "installing"):  # "instalacion": typed without the accent
+        assert {h.source for h in ws.search(query, k=3, mode="keyword")} == {"es.md", "en.md"}, query
+    assert [h.source for h in ws.search("gatos dormidos", k=3, mode="keyword")] == ["cat.md"]

@@ -63,11 +63,14 @@ class FailingEmbedder:
     def __init__(self, real, good_batches):
         self.real, self.left = real, good_batches
 
-    def __call__(self, texts):
+    def embed_documents(self, texts):
         if self.left == 0:
             raise MemoryError("embedding model ran out of memory")
         self.left -= 1
-        return self.real(texts)
+        return self.real.embed_documents(texts)
+
+    def __getattr__(self, name):  # the window, the token count, the query side: the real model's
+        return getattr(self.real, name)
 
 
 def test_a_failure_midway_rolls_back_every_stored_chunk(store, embedder):

@@ -25,13 +25,22 @@ class OtherModel:
 
     model_id = "other-model-v2"
     dim = 64
+    max_tokens = 512
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in text.lower().split():
                 out[row, int(hashlib.sha256(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-9, None)
+
+    __call__ = embed_documents
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
 
 
 def corrupt_stored_text(store: Store, doc_id: str) -> None:
