@@ -26,6 +26,7 @@ Per-question rows of every run go to bench/out/quality-<tune|holdout>.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -139,6 +140,8 @@ def main() -> None:
     p.add_argument("--model", default="local", help="provider:model for every role (default local, the embedded model)")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
     p.add_argument("--json", action="store_true", help="print only a JSON object of the figures")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="keep the ingested workspaces here and reuse them next time (default: a fresh temporary dir)")
     a = p.parse_args()
 
     paths = set_files(a.sets, a.holdout)
@@ -153,7 +156,7 @@ def main() -> None:
     files = {name: set_files_of(path) for name, path in zip(sets, paths)}
     load_before = os.getloadavg()[0]
 
-    with tempfile.TemporaryDirectory(prefix="crew-quality-") as tmp:
+    with (contextlib.nullcontext(str(a.data_dir)) if a.data_dir else tempfile.TemporaryDirectory(prefix="crew-quality-")) as tmp:
         base = Settings(data_dir=Path(tmp), model=a.model, web_search=False,
                         **{f"model_{role}": None for role in ROLES})  # one model for every role
         crew = Crew.from_settings(base)

@@ -27,7 +27,7 @@ from crew.limits import LimitReached
 from crew.runtime import TurnContext, describe
 from crew.settings import Role, Settings
 from crew.state import Citation, CrewState, Evidence, ResearchTask, numbered_evidence
-from crew.support import check, revision_notes
+from crew.support import check
 
 
 def stopped(state: CrewState) -> bool:
@@ -73,7 +73,7 @@ def citations_for(numbers: list[int], evidence: list[Evidence]) -> list[Citation
 
 
 def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_revisions: int = 2,
-           grounded: Thresholds | None = None, support_threshold: float = Thresholds.support) -> dict:
+           grounded: Thresholds | None = None, support_threshold: float = Thresholds().support) -> dict:
     """Settle the answer and the limit that ended the turn, if any.
 
     Grounded: only what the evidence supports (see crew.grounding); else the last draft as written.
@@ -173,7 +173,7 @@ def build_graph(
             # back with those sentences named, without spending a model call on it.
             report = check(state["drafts"][-1], [e["text"] for e in evidence], grounded.support)
             if report.unsupported:
-                return review_by_support(ctx, revision_notes(report))
+                return review_by_support(ctx, report)
         return review(ctx, models["critic"], state["goal"], evidence, state["drafts"][-1], state.get("language"))
 
     graph = StateGraph(CrewState, context_schema=TurnContext)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from crew.extractive import Similarity, extract, not_found_line, relevance, render
+from crew.settings import Settings
 from crew.state import Evidence, SentenceCheck, source_label
 from crew.support import SupportReport, check
 
@@ -22,14 +23,18 @@ KEEP_SHARE = 0.5
 CLOSEST = 3  # passages shown with a "not found"
 
 
+def _default(name: str) -> float:
+    return Settings.model_fields[name].default  # each threshold is defined once, on its setting
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    support: float = 0.6
-    relevance_words: float = 0.34
-    relevance_meaning: float = 0.45
+    support: float = _default("support_threshold")
+    relevance_words: float = _default("relevance_words")
+    relevance_meaning: float = _default("relevance_meaning")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Thresholds":
+    def from_settings(cls, settings: Settings) -> "Thresholds":
         return cls(settings.support_threshold, settings.relevance_words, settings.relevance_meaning)
 
 

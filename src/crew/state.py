@@ -23,7 +23,9 @@ class Evidence(TypedDict):
 
 
 class Verdict(TypedDict):
-    decision: Literal["approve", "revise"]
+    # "quote": nothing of the draft holds up against the sources, and another round would not
+    # change that; the answer is quoted from the sources instead (decided by the support check).
+    decision: Literal["approve", "revise", "quote"]
     notes: list[str]
 
 

@@ -20,9 +20,8 @@ from typing import Sequence
 
 from crew.keywords import STOPWORDS
 
-# A sentence counts as supported when this share of its content words is in one passage. On the
-# tuning sets, answers copied or closely paraphrased from a passage score 0.7-1.0; sentences the
-# embedded model invented score under 0.4.
+# A sentence counts as supported when this share of its content words is in one passage (the
+# `support_threshold` setting; this is the default of the pure functions).
 SUPPORT_THRESHOLD = 0.6
 STEM = 5  # words are compared by their first letters: "configurar" ~ "configuración", "files" ~ "file"
 MIN_WORDS = 2  # below this a sentence carries no checkable claim ("Yes.", "In short:")

@@ -111,18 +111,31 @@ def _crew(make_crew, writer: list, critic: list | None = None, **overrides):
     return crew
 
 
-def test_an_unsupported_draft_goes_back_with_its_sentence_named_then_the_answer_is_quoted(make_crew):
-    invented = "Green tea has 90 mg of caffeine per cup [1]."
-    crew = _crew(make_crew, [invented, invented, invented])
+def test_a_partly_supported_draft_goes_back_with_the_bad_sentence_named(make_crew):
+    partly = "A cup of green tea holds about 30 mg of caffeine [1]. It was first brewed on the moon [1]."
+    crew = _crew(make_crew, [partly, partly, partly])
     turn = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?")
     events = list(turn)
     verdicts = [e for e in events if e.kind == "verdict"]
     assert [v.data["decision"] for v in verdicts] == ["revise", "revise", "revise"]
-    assert "90 mg" in verdicts[0].data["notes"][0] and verdicts[0].data["by"] == "support check"
+    assert "moon" in verdicts[0].data["notes"][0] and verdicts[0].data["by"] == "support check"
     assert crew.models["critic"].calls == []  # the support check spoke first: no model call spent
-    # The writer was told which sentence failed.
-    assert "90 mg" in crew.models["writer"].calls[1]["messages"][-1].content
+    assert "moon" in crew.models["writer"].calls[1]["messages"][-1].content  # the writer was told
     result = turn.result
+    assert result.limit_hit == "max_revisions"
+    assert result.answer_kind == "written" and result.answer == "A cup of green tea holds about 30 mg of caffeine [1]."
+    assert "moon" not in result.answer and any("left out" in n for n in result.notes)
+
+
+def test_a_draft_with_nothing_supported_is_not_revised_but_quoted(make_crew):
+    invented = "Green tea has 90 mg of caffeine per cup [1]."
+    crew = _crew(make_crew, [invented, invented, invented])
+    turn = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?")
+    events = list(turn)
+    assert [e.data["decision"] for e in events if e.kind == "verdict"] == ["quote"]
+    assert len(crew.models["writer"].calls) == 1 and crew.models["critic"].calls == []
+    result = turn.result
+    assert result.limit_hit is None and result.status == "done"
     assert result.answer_kind == "extractive" and "30 mg" in result.answer and "90 mg" not in result.answer
     assert result.citations[0]["source"] == "tea.md"
     assert result.sentences and all(s["supported"] for s in result.sentences)

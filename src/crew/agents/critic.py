@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from crew.agents.prompts import DATA_RULE, evidence_block, fenced, json_rule
 from crew.runtime import TurnContext
 from crew.state import Evidence, Verdict
+from crew.support import SupportReport, revision_notes
 
 
 class Review(BaseModel):
@@ -55,9 +56,14 @@ def review(ctx: TurnContext, model: BaseChatModel, goal: str, evidence: list[Evi
     return {"verdicts": [verdict], "notes": notes}
 
 
-def review_by_support(ctx: TurnContext, notes: list[str]) -> dict:
-    """Send the draft back for the sentences the support check found no source for."""
+def review_by_support(ctx: TurnContext, report: SupportReport) -> dict:
+    """Send the draft back naming the sentences no source supports; when none of it holds up, a
+    revision would not rescue it (small models rewrite the same way), so the answer is quoted."""
     with ctx.step("critic", "critique", "Checking the draft against the sources") as step:
-        verdict = Verdict(decision="revise", notes=notes)
-        step.emit("verdict", "revise", decision="revise", notes=notes, by="support check")
+        if any(s.supported for s in report.sentences):
+            verdict = Verdict(decision="revise", notes=revision_notes(report))
+        else:
+            verdict = Verdict(decision="quote", notes=[
+                "No sentence of the draft is supported by the sources it cites; the answer quotes the sources instead."])
+        step.emit("verdict", verdict["decision"], decision=verdict["decision"], notes=verdict["notes"], by="support check")
     return {"verdicts": [verdict]}
