@@ -23,13 +23,6 @@ from pages.common.chrome import TRACES_PAGE
 Approve = Callable[[str, list[str]], None]  # (turn_id, sub-questions)
 
 
-VERDICTS = {
-    "approve": "**:material/check_circle: Approved**",
-    "revise": "**:material/undo: Sent back for revision**",
-    "quote": "**:material/format_quote: Not supported by the sources: the answer quotes them instead**",
-}
-
-
 def render_step(step: StepView) -> None:
     with st.status(md("{}", step.title), state=step.state, expanded=False):
         if step.plan:
@@ -55,7 +48,12 @@ def render_step(step: StepView) -> None:
             if step.unsupported:
                 st.caption(md(":material/report: No source supports: {}", " · ".join(step.unsupported)))
         if step.verdict:
-            st.markdown(VERDICTS.get(step.verdict, VERDICTS["revise"]))
+            if step.verdict == "approve":
+                st.markdown("**:material/check_circle: Approved**")
+            elif step.verdict == "quote":
+                st.markdown("**:material/format_quote: Not supported by the sources: the answer quotes them instead**")
+            else:
+                st.markdown("**:material/undo: Sent back for revision**")
             if step.notes:
                 st.markdown(md("\n").join(md("- {}", n) for n in step.notes))
         if step.error and step.status != "ok":
