@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # relevance_words: share of the question's words (weighted by rarity) in the best passage;
     # relevance_meaning: cosine similarity of the question to the best passage.
     relevance_words: float = Field(0.34, ge=0.0, le=1.0)
-    relevance_meaning: float = Field(0.80, ge=-1.0, le=1.0)
+    relevance_meaning: float = Field(0.40, ge=-1.0, le=1.0)
     web_timeout_s: float = 10.0
     fetch_max_bytes: int = 2_000_000
     fetch_timeout_s: float = 10.0
