@@ -398,7 +398,7 @@ def main() -> None:
             r["quality"] = score(questions, passages, r.pop("ranked"), groups)
             results[name] = r
 
-    figures = {"passages": len(passages), "questions": len(questions), "sets": sets,
+    figures = {"passages": len(passages), "questions": len(questions), "sets": a.sets,
                "groups": {g: len(m) for g, m in groups.items()}, "models": results}
     if a.json:
         print(json.dumps(figures))
