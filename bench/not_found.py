@@ -28,7 +28,7 @@ from crew.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 WORDS = [round(0.05 * i, 2) for i in range(0, 13)]
-MEANING = [round(0.70 + 0.01 * i, 2) for i in range(0, 21)] + [1.01]
+MEANING = [round(0.10 + 0.02 * i, 2) for i in range(0, 26)] + [1.01]
 MAX_WRONG = 0.05
 
 
