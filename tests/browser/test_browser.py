@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp
+from tests.servers import CHROMIUM, GOAL_BOX, Chromium, StreamlitApp, run_cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,10 +19,18 @@ pytestmark = [
 ]
 
 
+TEA = ("# Tea\n\nGreen tea is made from unoxidised leaves of Camellia sinensis. Black tea is made from "
+       "the same leaves, fully oxidised before they are dried.\n")
+
+
 @pytest.fixture
 def app_url(tmp_path):
-    """`streamlit run app.py` on a free loopback port with the slow fake model; stopped afterwards."""
+    """`streamlit run app.py` on a free loopback port with the slow fake model, over one document
+    about tea (so each turn runs all its steps); stopped afterwards."""
     env = {"CREW_MODEL": "fake?delay=0.6&subquestions=3", "CREW_DATA_DIR": str(tmp_path / "data")}
+    doc = tmp_path / "tea.md"
+    doc.write_text(TEA)
+    assert run_cli("ingest", str(doc), "--workspace", "default", env=env).returncode == 0
     with StreamlitApp(tmp_path / "streamlit.log", env) as app:
         yield app.url
 
@@ -47,8 +55,8 @@ def test_chat_stop_history_and_traces_in_a_real_browser(app_url, page, tmp_path)
     box = page.get_by_placeholder(GOAL_BOX, exact=False)
     expect(box).to_be_visible()
     expect(main.get_by_role("heading", name="Crew")).to_be_visible()
-    expect(sidebar.get_by_role("link")).to_have_count(4)
-    expect(sidebar.get_by_role("link")).to_contain_text(["Chat", "Documents", "Traces", "Settings"])  # not "app"
+    expect(sidebar.get_by_role("link")).to_have_count(5)
+    expect(sidebar.get_by_role("link")).to_contain_text(["Chat", "Documents", "Traces", "Evaluate", "Settings"])  # not "app"
     page.screenshot(path=shots / "0_start.png")
 
     box.fill("What is green tea?")

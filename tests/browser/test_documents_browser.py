@@ -76,8 +76,8 @@ def test_upload_list_cite_and_delete_in_a_real_browser(files, tmp_path):
         expect(main.get_by_role("heading", name="Documents")).to_be_visible()
         expect(main.get_by_text("No documents in this workspace yet", exact=False)).to_be_visible()
         links = page.locator('[data-testid="stSidebar"]').get_by_role("link")
-        expect(links).to_have_count(4)
-        expect(links).to_contain_text(["Chat", "Documents", "Traces", "Settings"])
+        expect(links).to_have_count(5)
+        expect(links).to_contain_text(["Chat", "Documents", "Traces", "Evaluate", "Settings"])
 
         # Both files at once through the uploader, then the form's submit button.
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([str(f) for f in files])

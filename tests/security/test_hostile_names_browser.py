@@ -129,7 +129,10 @@ def test_hostile_text_is_never_a_live_link_or_image_on_any_page(canary, provider
     port = canary.port
     env = {"CREW_MODEL": "fake", "CREW_MODEL_CRITIC": "openai:gpt-test", "OPENAI_BASE_URL": f"{provider.base}/v1",
            "OPENAI_API_KEY": "sk-test-not-a-key", "CREW_RETRY_ATTEMPTS": "1", "CREW_RETRY_WAIT_S": "0.01",
-           "CREW_DATA_DIR": str(tmp_path / "data")}
+           "CREW_DATA_DIR": str(tmp_path / "data"),
+           # The hostile goal matches no document: grounded, the crew would say "not found" without
+           # ever calling the critic whose provider error this test renders.
+           "CREW_GROUNDED": "false"}
     seen: list[tuple[str, dict]] = []
     texts: dict[str, str] = {}
     with StreamlitApp(tmp_path / "streamlit.log", env) as app, Chromium() as browser:
