@@ -66,14 +66,27 @@ def numbers(words: Sequence[str]) -> set[str]:
     return {w for w in words if _NUMBER.search(w)}
 
 
+# Names and codes a sentence must not invent: acronyms ("UPG"), and words with digits or inner
+# punctuation ("chmod", no; "dpkg-buildpackage", "3.11", "/etc/fstab", yes). A small model garbles
+# them ("UMG" for "UPG") while the words around them still match.
+_EXACT = re.compile(r"(?<![\w])(?:[A-Z][A-Z0-9]{1,}(?![a-z])|[^\W_]*\d[^\s,;:()\[\]]*|[^\W_]+(?:[-_/.][^\W_]+)+)")
+
+
+def exact_tokens(text: str) -> set[str]:
+    return {fold(t).rstrip(".") for t in _EXACT.findall(_REF.sub(" ", text)) if len(t) > 1}
+
+
 def support(sentence: str, passage: str) -> float:
     """How well a passage backs a sentence, 0..1: the share of the sentence's content words it holds,
-    and 0 when it lacks a number the sentence states."""
+    and 0 when it lacks a number, name or code the sentence states."""
     words = content_words(_LEAD_IN.sub("", sentence))
     if not words:
         return 0.0
     passage_words = content_words(passage)
     if not numbers(words) <= numbers(passage_words):
+        return 0.0
+    folded = fold(passage)
+    if any(token not in folded for token in exact_tokens(_LEAD_IN.sub("", sentence))):
         return 0.0
     have = _stems(passage_words)
     return sum(1 for w in words if w[:STEM] in have) / len(words)

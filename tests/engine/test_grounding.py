@@ -34,6 +34,14 @@ def test_a_number_the_passage_lacks_makes_a_sentence_unsupported():
     assert support("A cup of green tea holds about 45 mg of caffeine.", TEA) == 0.0
 
 
+def test_a_garbled_name_or_code_makes_a_sentence_unsupported():
+    passage = "Debian uses user private groups (UPG) by default. Run dpkg-buildpackage -us -uc to build."
+    assert support("Debian uses user private groups (UPG) by default.", passage) == 1.0
+    # The words around it match; the acronym the model garbled does not.
+    assert support("Debian uses user private groups (UMG) by default.", passage) == 0.0
+    assert support("Run dpkg-buildpage to build.", passage) == 0.0
+
+
 def test_words_match_across_inflections_and_accents():
     assert support("Compilando el paquete con dpkg-buildpackage en el directorio de fuentes.", BUILD) >= 0.6
 
