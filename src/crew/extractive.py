@@ -10,7 +10,6 @@ hand, by meaning: that is what finds a Spanish sentence for an English question.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 

@@ -20,7 +20,7 @@ from langgraph.types import Send, interrupt
 from crew.agents.coordinator import clean_plan, coordinate
 from crew.agents.critic import review, review_by_support
 from crew.agents.researcher import WebTools, research
-from crew.agents.writer import cite, write
+from crew.agents.writer import cited_numbers, write
 from crew.events import Event
 from crew.grounding import Thresholds, relevant, settle, similarity_of
 from crew.limits import LimitReached
@@ -92,9 +92,11 @@ def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_re
     elif drafts:
         # Free generation keeps the draft as written; its sentences are still checked, so the
         # page can mark what no source supports and the eval can compare both ways.
-        answer, citations = cite(drafts[-1], evidence)
+        # The writer already cited its draft (crew.agents.writer.cite): only its citations are listed.
+        answer = drafts[-1]
         report = check(answer, [e["text"] for e in evidence], support_threshold)
-        update.update(answer=answer, citations=citations, answer_kind="written",
+        update.update(answer=answer, citations=citations_for(cited_numbers(answer, len(evidence)), evidence),
+                      answer_kind="written",
                       sentences=[s.to_json() for s in report.sentences])
     else:
         update.update(answer="", citations=[])

@@ -15,7 +15,7 @@ import numpy as np
 from crew.extractive import Similarity, extract, not_found_line, relevance, render
 from crew.settings import Settings
 from crew.state import Evidence, SentenceCheck, source_label
-from crew.support import SupportReport, check
+from crew.support import check
 
 AnswerKind = Literal["written", "extractive", "not_found"]
 # A draft is kept when at least this share of its sentences holds up (the rest are left out).
@@ -67,10 +67,6 @@ def relevant(goal: str, evidence: Sequence[Evidence], thresholds: Thresholds) ->
     return words >= thresholds.relevance_words or meaning >= thresholds.relevance_meaning
 
 
-def _checks(report: SupportReport) -> list[SentenceCheck]:
-    return [SentenceCheck(**s.to_json()) for s in report.sentences]
-
-
 def _cited(text_sentences: Sequence[SentenceCheck]) -> list[int]:
     return sorted({n for s in text_sentences for n in s["citations"]})
 
@@ -92,12 +88,10 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
     if not relevant(goal, evidence, thresholds):
         return not_found(evidence, language)
     passages = [e["text"] for e in evidence]
-    best: SupportReport | None = None
-    for draft in drafts:  # the latest of equally good drafts wins
-        report = check(draft, passages, thresholds.support)
-        if best is None or len(report.sentences) and (
-                sum(s.supported for s in report.sentences) >= sum(s.supported for s in best.sentences)):
-            best = report
+    reports = [check(draft, passages, thresholds.support) for draft in drafts]
+    # The draft with the most supported sentences; the latest of equally good ones.
+    best = max(reversed(reports), key=lambda r: (bool(r.sentences), sum(s.supported for s in r.sentences)),
+               default=None)
     if best is not None and best.sentences and best.supported_share >= KEEP_SHARE:
         kept = [s for s in best.sentences if s.supported]
         checks = [SentenceCheck(**s.to_json()) for s in kept]

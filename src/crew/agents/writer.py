@@ -71,6 +71,11 @@ def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict:
     return [SystemMessage(content=SYSTEM.format(language=language_rule(language))), HumanMessage(content=text)]
 
 
+def cited_numbers(answer: str, n_evidence: int) -> list[int]:
+    """The evidence numbers an answer cites with [n], in order, each once."""
+    return sorted({int(n) for n in _REF.findall(answer) if 1 <= int(n) <= n_evidence})
+
+
 def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     """Drop [n] markers that name no evidence and list the cited passages, in number order."""
     valid = set(range(1, len(evidence) + 1))
@@ -79,7 +84,7 @@ def cite(draft: str, evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     draft = _ECHO.sub(r"\2 [\1]", _SOURCE_REF.sub(r"[\1]", draft))
     draft = attribute(draft, evidence)
     answer = _REF.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", draft).strip()
-    cited = sorted({int(n) for n in _REF.findall(answer)})
+    cited = cited_numbers(answer, len(evidence))
     citations = [
         Citation(n=n, source=evidence[n - 1]["source"], page=evidence[n - 1]["page"],
                  place=evidence[n - 1].get("place", ""), url=evidence[n - 1]["url"],
