@@ -95,8 +95,12 @@ def test_a_model_failure_is_an_error_event_not_an_exception(make_crew):
 
 
 def test_sub_questions_are_researched_concurrently(make_crew):
-    """Each researcher blocks until the other has started: only concurrent execution finishes."""
-    barrier = threading.Barrier(2, timeout=10)
+    """Each researcher blocks until the other has started: only concurrent execution finishes.
+
+    The wait is generous: each researcher first searches memory (the embedder's and the language
+    detector's first use in the process can take seconds on a loaded machine); run one after the
+    other, the first still waits forever for the second and the barrier breaks."""
+    barrier = threading.Barrier(2, timeout=60)
 
     def search(query):
         barrier.wait()
