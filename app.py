@@ -6,12 +6,12 @@ import time
 
 import streamlit as st
 
-from crew.chats import Chat, ChatStore
-from crew.library_view import progress_label, summary_line
-from crew.live import LiveTurn
-from crew.llm import ModelSpecError
-from crew.service import Crew, EmptyGoal, NotPaused
-from crew.safe_text import md, plain, rich
+from crew.storage.chats import Chat, ChatStore
+from crew.presentation.library_rows import progress_label, summary_line
+from crew.engine.live import LiveTurn
+from crew.models.providers import ModelSpecError
+from crew.engine.service import Crew, EmptyGoal, NotPaused
+from crew.presentation.safe_text import md, plain, rich
 from pages.common.chrome import SETTINGS_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import chat_store, get_crew, live_registry
 from pages.common.turn_view import follow_live, render_stored

@@ -110,7 +110,7 @@ class E5:
     name, dim, window = "e5", 384, 512
 
     def __init__(self) -> None:
-        from crew.embeddings import Embedder
+        from crew.retrieval.embeddings import Embedder
 
         self.model = Embedder()
         self.model_id = self.model.model_id
@@ -200,7 +200,7 @@ def document_sections(path: Path) -> list[tuple[int, str]]:
             return [(i + 1, pdf[i].get_textpage().get_text_bounded()) for i in range(len(pdf))]
         finally:
             pdf.close()
-    from crew.parsers import ParseOptions, parse
+    from crew.documents.parsers import ParseOptions, parse
 
     parsed = parse(path.name, path.read_bytes(), ParseOptions(chunk_size=SIZE))
     return [(s.page, s.text) for s in parsed.sections]
@@ -208,8 +208,8 @@ def document_sections(path: Path) -> list[tuple[int, str]]:
 
 def passages_of(sources: dict[str, Path]) -> list[tuple[str, int, str]]:
     """(source, page, passage text) for every document, by crew's splitter."""
-    from crew.ingest import chunk_sections
-    from crew.parsers import Section
+    from crew.documents.ingest import chunk_sections
+    from crew.documents.parsers import Section
 
     out = []
     for source, path in sorted(sources.items()):
@@ -224,8 +224,8 @@ def faq_data(n: int) -> tuple[list[Question], list[tuple[str, int, str]]]:
     sys.path.insert(0, str(BENCH))
     from retrieval import faq_pairs
 
-    from crew.ingest import chunk_sections
-    from crew.parsers import Section
+    from crew.documents.ingest import chunk_sections
+    from crew.documents.parsers import Section
 
     pairs = faq_pairs()[:n]
     questions = [Question(q, frozenset({("python-faq", i + 1)}), "python-faq") for i, (q, _) in enumerate(pairs)]

@@ -37,12 +37,12 @@ from pathlib import Path
 
 from _report import report
 
-from crew.embeddings import Embedder
-from crew.ingest import chunk_sections, ingest_bytes
-from crew.library import Library
-from crew.memory import Memory, chroma_client
-from crew.parsers import PARSERS, ParseOptions, parse
-from crew.parsers.base import IngestError, Parsed, Section
+from crew.retrieval.embeddings import Embedder
+from crew.documents.ingest import chunk_sections, ingest_bytes
+from crew.documents.library import Library
+from crew.retrieval.memory import Memory, chroma_client
+from crew.documents.parsers import PARSERS, ParseOptions, parse
+from crew.documents.parsers.base import IngestError, Parsed, Section
 from crew.settings import Settings
 
 MAINT_GUIDE = (Path(os.environ.get("CREW_CORPUS", Path(__file__).parent / "out" / "corpus"))

@@ -14,7 +14,7 @@ import json
 
 from embedders import load_data, score
 
-from crew.keywords import KeywordIndex
+from crew.retrieval.keywords import KeywordIndex
 
 
 def main() -> None:

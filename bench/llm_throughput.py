@@ -17,8 +17,8 @@ import time
 from _report import args, report
 from langchain_core.messages import HumanMessage
 
-from crew.llm import embedded_gguf
-from crew.local_model import LocalChatModel
+from crew.models.providers import embedded_gguf
+from crew.models.local import LocalChatModel
 
 PROMPTS = [
     "Explain what green tea is in a short paragraph.",

@@ -21,8 +21,8 @@ from pathlib import Path
 from _report import report
 
 from crew.evaluation.questions import parse_questions
-from crew.extractive import relevance
-from crew.service import Crew
+from crew.grounding.extractive import relevance
+from crew.engine.service import Crew
 from crew.settings import Settings
 
 HERE = Path(__file__).resolve().parent

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from _report import args, report
 
-from crew.agents.researcher import WebTools
-from crew.fake_model import FakeCrewModel
-from crew.memory import Chunk
-from crew.service import Crew
+from crew.engine.agents.researcher import WebTools
+from crew.models.fake import FakeCrewModel
+from crew.retrieval.memory import Chunk
+from crew.engine.service import Crew
 from crew.settings import ROLES, Settings
-from crew.tools import ToolResult
+from crew.engine.tools import ToolResult
 
 
 def crew_with(data: Path, delay: float, subquestions: int) -> Crew:

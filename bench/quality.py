@@ -40,7 +40,7 @@ from _report import report
 from crew.evaluation.metrics import QuestionResult, summarize
 from crew.evaluation.questions import Question, QuestionFileError, check_questions, parse_questions
 from crew.evaluation.runner import Evaluation
-from crew.service import Crew
+from crew.engine.service import Crew
 from crew.settings import ROLES, Settings
 
 HERE = Path(__file__).resolve().parent

@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 from _report import report
 
-from crew.embeddings import Embedder
-from crew.ingest import chunk_sections
-from crew.memory import Chunk, Memory, chroma_client
-from crew.parsers import ParseOptions, Section, parse
+from crew.retrieval.embeddings import Embedder
+from crew.documents.ingest import chunk_sections
+from crew.retrieval.memory import Chunk, Memory, chroma_client
+from crew.documents.parsers import ParseOptions, Section, parse
 from crew.settings import Settings
 
 DOCS = Path("/usr/share/doc/python3/html")

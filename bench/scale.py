@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from _report import args, report  # noqa: E402
 
-from crew.embeddings import Embedder  # noqa: E402
-from crew.fake_model import FakeCrewModel  # noqa: E402
-from crew.memory import Chunk, Memory, chroma_client  # noqa: E402
-from crew.service import Crew  # noqa: E402
+from crew.retrieval.embeddings import Embedder  # noqa: E402
+from crew.models.fake import FakeCrewModel  # noqa: E402
+from crew.retrieval.memory import Chunk, Memory, chroma_client  # noqa: E402
+from crew.engine.service import Crew  # noqa: E402
 from crew.settings import ROLES, Settings  # noqa: E402
 from tests.servers import ChromaServer  # noqa: E402
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crew.ingest import upload_limit_mb
-from crew.library_view import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
-from crew.llm import ModelSpecError
-from crew.service import Crew
+from crew.documents.ingest import upload_limit_mb
+from crew.presentation.library_rows import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
+from crew.models.providers import ModelSpecError
+from crew.engine.service import Crew
 from crew.settings import Settings
-from crew.uploads import FileUpload, UploadJob, Uploads
-from crew.safe_text import md, plain
+from crew.documents.uploads import FileUpload, UploadJob, Uploads
+from crew.presentation.safe_text import md, plain
 from pages.common.chrome import page_setup, stop_on_fault
 from pages.common.crew_access import get_crew, stores_crew, upload_queue
 

@@ -13,8 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from crew.safe_text import md, plain
-from crew.view import money, timeline_rows, trace_document
+from crew.presentation.safe_text import md, plain
+from crew.presentation.trace_view import money, timeline_rows, trace_document
 from pages.common.chrome import CHAT_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import trace_store
 

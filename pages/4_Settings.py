@@ -12,10 +12,10 @@ from collections import Counter
 
 import streamlit as st
 
-from crew.llm import PROVIDERS, ModelSpecError, split_spec
-from crew.safe_text import md, plain
+from crew.models.providers import PROVIDERS, ModelSpecError, split_spec
+from crew.presentation.safe_text import md, plain
 from crew.settings import APP_DIR, ROLES, Settings
-from crew.view import mask_secret
+from crew.presentation.secrets import mask_secret
 from pages.common.chrome import page_setup
 from pages.common.crew_access import models_for, overrides, set_overrides
 

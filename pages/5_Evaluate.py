@@ -19,8 +19,8 @@ from crew.evaluation.metrics import summarize
 from crew.evaluation.questions import FORMAT, QuestionFileError
 from crew.evaluation.report import chart_rows, headline
 from crew.evaluation.runner import Evaluation, load_questions
-from crew.llm import ModelSpecError
-from crew.safe_text import md, plain
+from crew.models.providers import ModelSpecError
+from crew.presentation.safe_text import md, plain
 from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup
 from pages.common.crew_access import get_crew
 

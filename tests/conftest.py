@@ -64,7 +64,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from crew.embeddings import Embedder
+    from crew.retrieval.embeddings import Embedder
 
     return Embedder()
 
@@ -78,9 +78,9 @@ def make_crew(tmp_path, embedder):
     Scripted drafts exercise the loop (revisions, limits, stops), so the support check that would
     rewrite them is off unless a test asks for `grounded=True` (tests/engine/test_grounding.py).
     """
-    from crew.agents.researcher import WebTools
-    from crew.fake_model import ScriptedChatModel
-    from crew.service import Crew
+    from crew.engine.agents.researcher import WebTools
+    from crew.models.fake import ScriptedChatModel
+    from crew.engine.service import Crew
 
     def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:
         base = {"data_dir": tmp_path / "data", "model": "fake", "web_search": False, "retry_wait_s": 0.01,

@@ -10,10 +10,10 @@ from typing import Iterator, Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from crew.chats import ChatStore
+from crew.storage.chats import ChatStore
 from crew.faults import explain_for
-from crew.llm import is_embedded
-from crew.safe_text import md, plain
+from crew.models.providers import is_embedded
+from crew.presentation.safe_text import md, plain
 from crew.settings import ROLES, Settings
 from pages.common.crew_access import chat_store, session_settings
 from pages.common.workspace import current_workspace

@@ -15,15 +15,15 @@ from typing import Any, Callable
 import streamlit as st
 from langchain_core.language_models import BaseChatModel
 
-from crew.chats import ChatStore
-from crew.embeddings import Embedder
-from crew.fake_model import FakeCrewModel
-from crew.live import LiveRegistry
-from crew.llm import MODEL_BUILD_FIELDS, build_model
-from crew.service import Crew
+from crew.storage.chats import ChatStore
+from crew.retrieval.embeddings import Embedder
+from crew.models.fake import FakeCrewModel
+from crew.engine.live import LiveRegistry
+from crew.models.providers import MODEL_BUILD_FIELDS, build_model
+from crew.engine.service import Crew
 from crew.settings import ROLES, Role, Settings
-from crew.tracing import TraceStore, price_table
-from crew.uploads import Uploads
+from crew.storage.traces import TraceStore, price_table
+from crew.documents.uploads import Uploads
 
 OVERRIDES_KEY = "crew_settings_overrides"
 # A callable(Settings) -> dict[Role, BaseChatModel]; when set, the session's turns use its models.

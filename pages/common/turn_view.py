@@ -2,7 +2,7 @@
 
 The same `TurnRenderer` draws a stored turn (all events at once) and a live one (event by
 event, the draft streamed token by token), so a reopened chat looks as it did while it ran.
-Model and document text reaches Streamlit as `st.text`, or as an `Md` from crew.safe_text (`rich`
+Model and document text reaches Streamlit as `st.text`, or as an `Md` from crew.presentation.safe_text (`rich`
 for answers and drafts, `plain`/`md` for labels and errors): never as HTML, never as a live link.
 """
 
@@ -13,11 +13,11 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from crew.events import Event
-from crew.live import LiveTurn
-from crew.state import source_label
-from crew.safe_text import SafeStream, md, plain, rich, safe_url
-from crew.view import StepView, TurnView, answer_markdown
+from crew.engine.events import Event
+from crew.engine.live import LiveTurn
+from crew.engine.state import source_label
+from crew.presentation.safe_text import SafeStream, md, plain, rich, safe_url
+from crew.presentation.turn_view import StepView, TurnView, answer_markdown
 from pages.common.chrome import TRACES_PAGE
 
 Approve = Callable[[str, list[str]], None]  # (turn_id, sub-questions)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crew.chats import ChatStore
+from crew.storage.chats import ChatStore
 from crew.identity import workspace_for_user
-from crew.memory import WorkspaceError, check_workspace
-from crew.safe_text import md, plain
+from crew.retrieval.memory import WorkspaceError, check_workspace
+from crew.presentation.safe_text import md, plain
 
 DEFAULT = "default"
 KEY = "workspace"

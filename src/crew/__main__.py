@@ -52,8 +52,8 @@ def _settings(model: str | None):
 
 
 def _crew(settings):
-    from crew.llm import ModelSpecError, build_models
-    from crew.service import Crew
+    from crew.models.providers import ModelSpecError, build_models
+    from crew.engine.service import Crew
 
     try:
         models = build_models(settings)
@@ -63,8 +63,8 @@ def _crew(settings):
 
 
 def _memory(settings, workspace: str):
-    from crew.embeddings import Embedder
-    from crew.memory import Memory, WorkspaceError, chroma_client
+    from crew.retrieval.embeddings import Embedder
+    from crew.retrieval.memory import Memory, WorkspaceError, chroma_client
 
     try:
         return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder()).workspace(workspace)
@@ -73,9 +73,9 @@ def _memory(settings, workspace: str):
 
 
 def cmd_run(args) -> tuple[object, int]:
-    from crew.memory import StaleVectors, WorkspaceError
-    from crew.service import EmptyGoal
-    from crew.state import source_label
+    from crew.retrieval.memory import StaleVectors, WorkspaceError
+    from crew.engine.service import EmptyGoal
+    from crew.engine.state import source_label
 
     if not args.goal.strip():
         raise UsageError("the goal is empty: say what the crew should find out")
@@ -104,7 +104,7 @@ def cmd_run(args) -> tuple[object, int]:
 
 def _library(settings, workspace: str):
     """Open a workspace's memory and the document library over it, as the app does."""
-    from crew.library import Library
+    from crew.documents.library import Library
 
     memory = _memory(settings, workspace)
     return memory, Library.beside(settings.data_dir, memory.memory)
@@ -112,7 +112,7 @@ def _library(settings, workspace: str):
 
 def cmd_ingest(args) -> tuple[object, int]:
     from crew.faults import explainer
-    from crew.ingest import IngestLimits, ingest_path
+    from crew.documents.ingest import IngestLimits, ingest_path
 
     settings = _settings(None)
     memory, library = _library(settings, args.workspace)
@@ -135,7 +135,7 @@ def cmd_search(args) -> tuple[object, int]:
         raise UsageError("the query is empty")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    from crew.memory import StaleVectors
+    from crew.retrieval.memory import StaleVectors
 
     memory = _memory(_settings(None), args.workspace)
     try:
@@ -151,8 +151,8 @@ def cmd_search(args) -> tuple[object, int]:
 
 def cmd_reindex(args) -> tuple[object, int]:
     """Read every document of a workspace again and embed it with the current model."""
-    from crew.ingest import IngestLimits
-    from crew.reindex import Reindex
+    from crew.documents.ingest import IngestLimits
+    from crew.documents.reindex import Reindex
 
     settings = _settings(None)
     memory, library = _library(settings, args.workspace)
@@ -183,7 +183,7 @@ def cmd_reindex(args) -> tuple[object, int]:
 
 
 def _trace_text(doc: dict) -> str:
-    from crew.view import money
+    from crew.presentation.trace_view import money
 
     turn, totals = doc["turn"], doc["totals"]
     lines = [f"turn {turn['turn_id']}  {totals['status']}  {totals['duration_s']:.2f} s  tokens {totals['tokens_in']} in /"
@@ -197,9 +197,9 @@ def _trace_text(doc: dict) -> str:
 
 
 def cmd_traces(args) -> tuple[object, int]:
-    from crew.memory import WorkspaceError, check_workspace
-    from crew.tracing import TraceStore, price_table
-    from crew.view import money, trace_document
+    from crew.retrieval.memory import WorkspaceError, check_workspace
+    from crew.storage.traces import TraceStore, price_table
+    from crew.presentation.trace_view import money, trace_document
 
     try:
         check_workspace(args.workspace)
@@ -250,7 +250,7 @@ def cmd_eval(args) -> tuple[object, int]:
     from crew.evaluation.questions import QuestionFileError
     from crew.evaluation.report import text_report
     from crew.evaluation.runner import Evaluation, load_questions
-    from crew.memory import WorkspaceError
+    from crew.retrieval.memory import WorkspaceError
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
@@ -346,7 +346,7 @@ def fault_document(args, fault) -> object:
     commands print {"error", "part", "where"}.
     """
     if args.command == "ingest":
-        from crew.ingest import safe_name
+        from crew.documents.ingest import safe_name
 
         return [{"file": safe_name(Path(name).name), "status": "error", "chunks": 0, "error": f"not stored: {fault.message}"}
                 for name in args.files]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Mapping
 
-from crew.memory import WorkspaceError, check_workspace
+from crew.retrieval.memory import WorkspaceError, check_workspace
 
 
 def workspace_for_user(claims: Mapping[str, Any]) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crew.library import Library
-from crew.memory import Memory, chroma_client, collection_name
+from crew.documents.library import Library
+from crew.retrieval.memory import Memory, chroma_client, collection_name
 
 
 class Store:
@@ -21,7 +21,7 @@ class Store:
         return self.memory.workspace(name)
 
     def ingest(self, name, data, workspace="default", **kwargs):
-        from crew.ingest import ingest_bytes
+        from crew.documents.ingest import ingest_bytes
 
         kwargs.setdefault("chunk_size", 400)
         kwargs.setdefault("chunk_overlap", 40)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from crew.ingest import IngestLimits, safe_name
+from crew.documents.ingest import IngestLimits, safe_name
 from tests.documents import makers
 
 TEXT = "A perfectly ordinary sentence about the weather in Lisbon. "
@@ -68,7 +68,7 @@ def test_file_over_the_upload_limit(store):
 
 
 def test_the_default_upload_limit_is_the_ui_limit(tmp_path):
-    from crew.ingest import upload_limit_mb
+    from crew.documents.ingest import upload_limit_mb
     from crew.settings import Settings
 
     (tmp_path / ".streamlit").mkdir()

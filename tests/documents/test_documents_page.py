@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.library_view import human_size, library_rows, progress_label, summary_line
+from crew.presentation.library_rows import human_size, library_rows, progress_label, summary_line
 from tests.documents import makers
 from tests.servers import APP
 
@@ -23,7 +23,7 @@ def page(monkeypatch):
 
 
 def _crew(at):
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from crew.settings import Settings
 
     return Crew.from_settings(Settings(model="fake"))

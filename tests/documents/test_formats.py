@@ -140,10 +140,10 @@ def test_progress_moves_through_every_stage_of_a_long_file(store):
 
 def test_a_turn_cites_csv_rows_and_docx_headings_not_just_the_file(tmp_path, embedder):
     """A person looks a claim up by page, row range or section: the citations of a whole turn say which."""
-    from crew.fake_model import FakeCrewModel
-    from crew.service import Crew
+    from crew.models.fake import FakeCrewModel
+    from crew.engine.service import Crew
     from crew.settings import ROLES, Settings
-    from crew.state import source_label
+    from crew.engine.state import source_label
 
     model = FakeCrewModel()
     crew = Crew.from_settings(Settings(data_dir=tmp_path / "data", model="fake", web_search=False),

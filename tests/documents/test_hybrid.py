@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from crew.memory import Chunk, Memory, chroma_client, fuse
+from crew.retrieval.memory import Chunk, Memory, chroma_client, fuse
 from tests.documents import makers
 from tests.servers import run_cli
 
@@ -137,7 +137,7 @@ def test_server_mode_shares_the_keyword_index_between_processes(tmp_path, chroma
     hit = memory.workspace("default").search("W-4471", k=1, mode="keyword")[0]
     assert hit.page == 3
     # And a delete in this process is seen by the next CLI process.
-    from crew.library import Library
+    from crew.documents.library import Library
 
     lib = Library.beside(data, memory)
     assert lib.delete("default", lib.documents("default")[0].doc_id)
@@ -159,7 +159,7 @@ def test_words_are_stemmed_and_question_words_ignored(store):
 
 
 def test_codes_and_numbers_weigh_more_in_the_fusion():
-    from crew.memory import keyword_weight
+    from crew.retrieval.memory import keyword_weight
 
     assert keyword_weight("INV-20931") > 1.0 > keyword_weight("how do I read a file")
 

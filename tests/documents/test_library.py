@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crew.library import Library
+from crew.documents.library import Library
 from tests.documents import makers
 
 TEA = b"# Tea\n\nGreen tea holds about 30 mg of caffeine per cup.\n\n## Oolong\n\nOolong is partly oxidised.\n"
@@ -121,8 +121,8 @@ def test_a_document_is_listed_and_searchable_only_once_complete(store):
 
 def test_an_upload_that_died_with_its_process_is_swept(store, embedder):
     # Simulate a process that stored some chunks and died: a claimed row, a hold, chunks in memory.
-    from crew.ingest import chunk_sections, document_id
-    from crew.parsers import Section
+    from crew.documents.ingest import chunk_sections, document_id
+    from crew.documents.parsers import Section
 
     ws = store.ws()
     doc_id = document_id("default", "f" * 64)
@@ -145,15 +145,15 @@ def test_a_fresh_upload_in_another_process_is_not_swept(store):
 
 
 def test_library_refuses_bad_workspace_names(store):
-    from crew.memory import WorkspaceError
+    from crew.retrieval.memory import WorkspaceError
 
     with pytest.raises(WorkspaceError):
         store.library.documents("../etc")
 
 
 def test_crew_methods_go_through_the_library(settings):
-    from crew.fake_model import FakeCrewModel
-    from crew.service import Crew
+    from crew.models.fake import FakeCrewModel
+    from crew.engine.service import Crew
 
     crew = Crew.from_settings(settings, models={r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")})
     stages = []
@@ -168,8 +168,8 @@ def test_crew_methods_go_through_the_library(settings):
 
 def test_a_crew_with_other_settings_shares_the_library(settings):
     """Every session's settings make a crew; they must not each open the library's database again."""
-    from crew.fake_model import FakeCrewModel
-    from crew.service import Crew
+    from crew.models.fake import FakeCrewModel
+    from crew.engine.service import Crew
 
     models = {r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")}
     crew = Crew.from_settings(settings, models=models)

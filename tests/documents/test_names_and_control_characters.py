@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from crew.ingest import MAX_NAME, safe_name
-from crew.parsers import clean_text
+from crew.documents.ingest import MAX_NAME, safe_name
+from crew.documents.parsers import clean_text
 from tests.documents import makers
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

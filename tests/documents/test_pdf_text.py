@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crew.parsers import parse
-from crew.parsers.furniture import line_key, strip_furniture
+from crew.documents.parsers import parse
+from crew.documents.parsers.furniture import line_key, strip_furniture
 from tests.documents import makers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ def test_roman_folios_of_the_front_matter_are_furniture_too():
 def test_an_encrypted_pdf_with_an_empty_user_password_opens_and_a_real_one_is_refused():
     opened = parse("open.pdf", makers.encrypted_pdf(["Readable by anyone, printable by the owner."], user_password=""))
     assert opened.sections[0].text == "Readable by anyone, printable by the owner."
-    from crew.parsers import IngestError
+    from crew.documents.parsers import IngestError
 
     with pytest.raises(IngestError, match="password-protected: remove the password"):
         parse("locked.pdf", makers.encrypted_pdf(["Secret."]))

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from crew.memory import LEGACY_MODEL_ID, MODEL_KEY, Memory, StaleVectors, collection_name
-from crew.reindex import NO_ORIGINAL, Reindex
+from crew.retrieval.memory import LEGACY_MODEL_ID, MODEL_KEY, Memory, StaleVectors, collection_name
+from crew.documents.reindex import NO_ORIGINAL, Reindex
 from tests.documents import makers
 from tests.documents.conftest import Store
 from tests.servers import run_cli
@@ -109,7 +109,7 @@ def test_a_document_that_fails_to_parse_keeps_its_old_chunks_and_others_go_on(st
 
 
 def test_a_cancelled_reindex_leaves_the_old_index_whole(store):
-    from crew.uploads import CANCELLED, Uploads
+    from crew.documents.uploads import CANCELLED, Uploads
 
     res = store.ingest("birds.pdf", makers.pdf(PAGES))
     store.ingest("notes.md", b"# Notes\n\nThe osprey returned on 3 April.\n")
@@ -156,7 +156,7 @@ def test_vectors_of_another_model_are_refused_then_rebuilt_by_reindex(tmp_path, 
 
 
 def test_stale_findings_are_embedded_again_from_their_text(tmp_path, embedder):
-    from crew.memory import Chunk
+    from crew.retrieval.memory import Chunk
 
     first = Store(tmp_path / "data", embedder)
     first.ws().add("findings", [Chunk("Storks nest on chimneys in Alcala.", "web", "f1", 0, url="https://example.org/s")])
@@ -180,9 +180,9 @@ def test_a_collection_from_before_models_were_recorded_counts_as_minilm(tmp_path
 
 
 def test_a_turn_over_stale_vectors_is_refused_with_the_way_out(tmp_path, embedder):
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from crew.settings import ROLES, Settings
-    from crew.fake_model import FakeCrewModel
+    from crew.models.fake import FakeCrewModel
 
     Store(tmp_path / "data", embedder).ingest("birds.pdf", makers.pdf(PAGES))
     model = FakeCrewModel()

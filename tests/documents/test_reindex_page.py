@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.memory import MODEL_KEY, collection_name
+from crew.retrieval.memory import MODEL_KEY, collection_name
 from tests.documents import makers
 from tests.documents.test_documents_page import added
 from tests.servers import APP
@@ -15,7 +15,7 @@ PAGES = ["Cover.", "Contents.", "The heron colony counts 412 nests on the north 
 
 @pytest.fixture
 def crew(monkeypatch):
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from crew.settings import Settings
 
     monkeypatch.setenv("CREW_MODEL", "fake")

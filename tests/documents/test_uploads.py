@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from crew.ingest import IngestResult
-from crew.uploads import CANCELLED, Uploads
+from crew.documents.ingest import IngestResult
+from crew.documents.uploads import CANCELLED, Uploads
 
 
 class SteppedIngest:
@@ -89,7 +89,7 @@ def test_names_are_made_safe_before_anyone_shows_them(name):
 
 
 def test_a_real_crew_adds_the_files_in_the_background(settings):
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from tests.documents import makers
 
     crew = Crew.from_settings(settings)
@@ -117,7 +117,7 @@ def test_cancel_stops_the_file_midway_and_skips_the_rest():
 
 
 def test_a_cancelled_upload_leaves_nothing_in_a_real_crew(settings):
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from tests.documents import makers
 
     crew = Crew.from_settings(settings)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crew.ingest import chunk_sections, fit_window
-from crew.parsers import Section
+from crew.documents.ingest import chunk_sections, fit_window
+from crew.documents.parsers import Section
 
 ROOT = Path(__file__).resolve().parents[2]
 # scripts/corpus unpacks each corpus package into ${CREW_CORPUS:-bench/out/corpus}/<package>/.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crew.memory import Chunk
+from crew.retrieval.memory import Chunk
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.extractive import extract, relevance
-from crew.grounding import Thresholds, settle
-from crew.support import check, is_furniture, sentences, support
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.grounding.extractive import extract, relevance
+from crew.grounding.settle import Thresholds, settle
+from crew.grounding.support import check, is_furniture, sentences, support
 from tests.servers import run_cli
 
 TEA = ("Green tea is made from the unoxidised leaves of Camellia sinensis. A cup of green tea holds about "

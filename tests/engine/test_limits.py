@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from crew.limits import Budget, LimitReached, Limits
+from crew.engine.limits import Budget, LimitReached, Limits
 
 
 def test_steps_and_tool_calls_are_capped():

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from crew.agents.coordinator import Plan
-from crew.llm import embedded_gguf
-from crew.local_model import LocalChatModel
+from crew.engine.agents.coordinator import Plan
+from crew.models.providers import embedded_gguf
+from crew.models.local import LocalChatModel
 from tests.servers import free_port, run_cli
 
 pytestmark = pytest.mark.slow

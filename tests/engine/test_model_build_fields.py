@@ -2,7 +2,7 @@
 
 import re
 
-from crew.llm import MODEL_BUILD_FIELDS
+from crew.models.providers import MODEL_BUILD_FIELDS
 from tests.servers import ROOT
 
 SRC = ROOT / "src" / "crew"
@@ -11,6 +11,6 @@ NOT_BUILD_FIELDS = {"model_for", "openai_api_key", "anthropic_api_key"}  # the s
 
 def test_every_setting_model_building_reads_is_in_the_cache_key():
     read = set()
-    for module in ("llm.py", "local_model.py"):
+    for module in ("models/providers.py", "models/local.py"):
         read |= set(re.findall(r"\bsettings\.(\w+)", (SRC / module).read_text()))
     assert read - NOT_BUILD_FIELDS == set(MODEL_BUILD_FIELDS)

@@ -2,8 +2,8 @@
 
 from langgraph.types import Send
 
-from crew.graph import finish, route_after_critic, route_after_research, route_after_writer, route_plan
-from crew.state import Evidence, numbered_evidence
+from crew.engine.graph import finish, route_after_critic, route_after_research, route_after_writer, route_plan
+from crew.engine.state import Evidence, numbered_evidence
 
 
 def ev(chunk_id: str, question: int, rank: int) -> Evidence:

@@ -7,9 +7,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.fake_model import ScriptedChatModel
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.models.fake import ScriptedChatModel
 from pages.common.crew_access import MODELS_HOOK
 from tests.evaluation.conftest import QUESTIONS
 from tests.servers import APP

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from crew.evaluation.questions import Question
 from crew.evaluation.runner import Evaluation
-from crew.service import TurnResult
+from crew.engine.service import TurnResult
 
 QUESTIONS = [Question(1, "first?", "a.md", (), ("alpha",)), Question(2, "second?", "a.md", (), ("beta",)),
              Question(3, "third?", None)]

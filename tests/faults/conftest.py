@@ -54,7 +54,7 @@ class OnRetry(logging.Handler):
 @pytest.fixture
 def on_retry():
     handlers: list[OnRetry] = []
-    logger = logging.getLogger("crew.runtime")
+    logger = logging.getLogger("crew.engine.runtime")
 
     def install(action: Callable[[logging.LogRecord], None]) -> OnRetry:
         handler = OnRetry(action)

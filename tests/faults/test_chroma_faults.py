@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crew.fake_model import FakeCrewModel
+from crew.models.fake import FakeCrewModel
 from crew.settings import ROLES
 
 pytestmark = pytest.mark.timeout(300)

@@ -117,7 +117,7 @@ def test_read_only_data_dir_is_one_clear_message_for_every_command(small_disk, d
 def test_a_chroma_start_that_failed_is_not_kept_for_the_process(small_disk, data):
     """chromadb keeps one system per folder per process: one whose start failed must not be handed out again."""
     from crew.faults import explain
-    from crew.memory import chroma_client
+    from crew.retrieval.memory import chroma_client
 
     env, data_dir, _ = data
     small_disk.read_only()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from crew.faults import explain
-from crew.tracing import TraceStoreError
+from crew.storage.traces import TraceStoreError
 from tests.servers import free_port
 
 
@@ -50,7 +50,7 @@ def test_disk_full_and_read_only_are_named_with_the_data_dir(tmp_path):
 
 
 def test_chroma_down_only_when_chroma_is_a_server_and_the_error_came_through_chromadb(tmp_path):
-    from crew.memory import chroma_client
+    from crew.retrieval.memory import chroma_client
 
     port = free_port()
     down = raised(lambda: chroma_client(tmp_path, "127.0.0.1", port))

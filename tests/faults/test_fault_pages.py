@@ -10,7 +10,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.safe_text import escape_md
+from crew.presentation.safe_text import escape_md
 from tests.servers import APP, ChromaServer, free_port, run_cli
 
 pytestmark = pytest.mark.timeout(600)

@@ -10,11 +10,11 @@ import itertools
 
 from langchain_core.messages import AIMessage
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.agents.researcher import ResearchAction, WebTools
-from crew.fake_model import ScriptedChatModel
-from crew.tools import ToolResult
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.engine.agents.researcher import ResearchAction, WebTools
+from crew.models.fake import ScriptedChatModel
+from crew.engine.tools import ToolResult
 
 
 def forever(make_reply):

@@ -11,9 +11,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.fake_model import ScriptedChatModel
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.models.fake import ScriptedChatModel
 
 
 class RateLimited(Exception):

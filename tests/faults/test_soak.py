@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
 
-from crew.service import Crew
+from crew.engine.service import Crew
 from crew.settings import Settings
 
 TURNS = 200

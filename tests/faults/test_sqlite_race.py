@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 
-from crew.chats import ChatStore
-from crew.fake_model import FakeCrewModel
+from crew.storage.chats import ChatStore
+from crew.models.fake import FakeCrewModel
 from crew.settings import ROLES
 
 THREADS = 5

@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from crew.fake_model import FakeCrewModel
+from crew.models.fake import FakeCrewModel
 from crew.settings import ROLES
 
 DOC = b"Green tea contains catechins such as EGCG."

@@ -10,11 +10,11 @@ from functools import partial
 import pytest
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.agents.researcher import ResearchAction, WebTools
-from crew.fake_model import ScriptedChatModel
-from crew.tools.web_search import web_search
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.engine.agents.researcher import ResearchAction, WebTools
+from crew.models.fake import ScriptedChatModel
+from crew.engine.tools.web_search import web_search
 
 
 class Search:

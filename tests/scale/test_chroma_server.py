@@ -2,7 +2,7 @@
 
 import pytest
 
-from crew.memory import Chunk, Memory, chroma_client
+from crew.retrieval.memory import Chunk, Memory, chroma_client
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -8,15 +8,15 @@ import textwrap
 
 import pytest
 
-from crew.chats import ChatStore
-from crew.fake_model import FakeCrewModel
-from crew.service import Crew, NotPaused
+from crew.storage.chats import ChatStore
+from crew.models.fake import FakeCrewModel
+from crew.engine.service import Crew, NotPaused
 from crew.settings import ROLES, Settings
 
 RUNNER = textwrap.dedent("""
     import sys
-    from crew.chats import ChatStore
-    from crew.service import Crew
+    from crew.storage.chats import ChatStore
+    from crew.engine.service import Crew
     from crew.settings import Settings
 
     settings = Settings(model="fake?delay=1", web_search=False)
@@ -85,7 +85,7 @@ def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
 
 INGESTER = textwrap.dedent("""
     import sys
-    from crew.service import Crew
+    from crew.engine.service import Crew
     from crew.settings import Settings
 
     crew = Crew.from_settings(Settings(model="fake", web_search=False))

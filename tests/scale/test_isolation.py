@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from crew.fake_model import FakeCrewModel
-from crew.service import Crew
+from crew.models.fake import FakeCrewModel
+from crew.engine.service import Crew
 from crew.settings import ROLES, Settings
 
 
@@ -51,7 +51,7 @@ def test_ten_turns_in_ten_workspaces_at_once(crew, caplog):
 
 
 def test_chat_lists_and_documents_stay_in_their_workspace(crew):
-    from crew.chats import ChatNotFound, ChatStore
+    from crew.storage.chats import ChatNotFound, ChatStore
 
     store = ChatStore(crew.settings.data_dir / "crew.sqlite")
     a, b = store.create("alpha", "Falcon budget"), store.create("beta", "Falcon launch")

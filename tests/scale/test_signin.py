@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crew.identity import workspace_for_user
-from crew.memory import WorkspaceError, check_workspace
+from crew.retrieval.memory import WorkspaceError, check_workspace
 from tests.servers import APP
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "not-a-real-secret",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crew.tools.address_guard import BlockedURL, address_allowed, check_url
+from crew.engine.tools.address_guard import BlockedURL, address_allowed, check_url
 
 from .conftest import PUBLIC_IP, resolver
 

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from crew.tools.fetch_page import PinnedTransport, fetch_page
+from crew.engine.tools.fetch_page import PinnedTransport, fetch_page
 
 from .conftest import PUBLIC_IP, LabTransport, resolver
 
@@ -188,7 +188,7 @@ def test_the_pinned_transport_refuses_on_its_own():
     """Whoever builds a client on PinnedTransport gets the guard, redirects or not."""
     client = httpx.Client(transport=PinnedTransport(resolver({"x.example": ["10.0.0.1"]}),
                                                     httpx.MockTransport(lambda r: httpx.Response(200))))
-    from crew.tools.address_guard import BlockedURL
+    from crew.engine.tools.address_guard import BlockedURL
 
     with pytest.raises(BlockedURL):
         client.get("http://x.example/")

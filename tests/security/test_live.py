@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 SCRIPT = r"""
 import json, sys
-from crew.tools.address_guard import BlockedURL, check_url
-from crew.tools.fetch_page import fetch_page
-from crew.tools.web_search import ddgs_search, web_search
+from crew.engine.tools.address_guard import BlockedURL, check_url
+from crew.engine.tools.fetch_page import fetch_page
+from crew.engine.tools.web_search import ddgs_search, web_search
 
 out = {}
 search = web_search(ddgs_search(10), "green tea catechins", wait_s=1)

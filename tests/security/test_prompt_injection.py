@@ -14,15 +14,15 @@ from functools import partial
 
 import pytest
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.agents.prompts import DATA_RULE, evidence_block
-from crew.agents.researcher import ResearchAction, WebTools
-from crew.fake_model import ScriptedChatModel
-from crew.memory import Hit
-from crew.state import Evidence
-from crew.tools import ToolResult
-from crew.tools.fetch_page import fetch_page
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.engine.agents.prompts import DATA_RULE, evidence_block
+from crew.engine.agents.researcher import ResearchAction, WebTools
+from crew.models.fake import ScriptedChatModel
+from crew.retrieval.memory import Hit
+from crew.engine.state import Evidence
+from crew.engine.tools import ToolResult
+from crew.engine.tools.fetch_page import fetch_page
 
 from .conftest import LabTransport, resolver
 

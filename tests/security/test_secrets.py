@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crew.redact import MASK, redact, remember_secret
-from crew.service import Crew
+from crew.engine.service import Crew
 from crew.settings import Settings
 from tests.servers import run_cli
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.memory import WorkspaceError, check_workspace
+from crew.retrieval.memory import WorkspaceError, check_workspace
 from tests.servers import APP, run_cli
 
 TRAILING = ["a\n", "a\r\n", "default\n", "a\nb", "\na"]

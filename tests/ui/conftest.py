@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.fake_model import ScriptedChatModel
+from crew.models.fake import ScriptedChatModel
 from crew.settings import ROLES, Settings
 from pages.common.crew_access import MODELS_HOOK, live_registry
 from tests.servers import APP

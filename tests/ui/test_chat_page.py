@@ -6,9 +6,9 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.chats import ChatStore
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.storage.chats import ChatStore
 from crew.settings import Settings
 from pages.common.crew_access import MODELS_HOOK, live_registry
 from tests.servers import APP

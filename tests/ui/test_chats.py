@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crew.chats import ChatNotFound, ChatStore, title_from
-from crew.events import Event
+from crew.storage.chats import ChatNotFound, ChatStore, title_from
+from crew.engine.events import Event
 
 
 @pytest.fixture

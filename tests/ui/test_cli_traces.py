@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
 from tests.servers import run_cli
 
 

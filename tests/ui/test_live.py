@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.live import LiveRegistry, LiveTurn
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.engine.live import LiveRegistry, LiveTurn
 
 
 def test_a_live_turn_keeps_every_event_and_reports_its_end(make_crew):

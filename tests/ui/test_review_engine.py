@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from crew.agents.coordinator import Plan
-from crew.agents.critic import Review
-from crew.memory import Chunk
-from crew.service import Crew, EmptyGoal, NotPaused
-from crew.tracing import price_table
+from crew.engine.agents.coordinator import Plan
+from crew.engine.agents.critic import Review
+from crew.retrieval.memory import Chunk
+from crew.engine.service import Crew, EmptyGoal, NotPaused
+from crew.storage.traces import price_table
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from crew.safe_text import Md, SafeStream, escape_md, md, plain, rich, safe_markdown
+from crew.presentation.safe_text import Md, SafeStream, escape_md, md, plain, rich, safe_markdown
 from tests.servers import ROOT
 
 # Streamlit calls whose text is rendered as Markdown: method -> ((positional index, keyword), ...).

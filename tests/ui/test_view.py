@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from crew.events import Event
-from crew.safe_text import safe_url
-from crew.state import source_label
-from crew.view import (
-    TurnView,
-    answer_markdown,
-    mask_secret,
-    span_tree,
-    timeline_rows,
-    trace_rows,
-    trace_totals,
-)
+from crew.engine.events import Event
+from crew.presentation.safe_text import safe_url
+from crew.engine.state import source_label
+from crew.presentation.secrets import mask_secret
+from crew.presentation.trace_view import span_tree, timeline_rows, trace_rows, trace_totals
+from crew.presentation.turn_view import TurnView, answer_markdown
 
 
 def test_safe_url_allows_only_http_links():

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from crew.evaluation.metrics import QuestionResult
 from crew.evaluation.runner import Evaluation
-from crew.runtime import describe
+from crew.engine.runtime import describe
 
 
 @dataclass

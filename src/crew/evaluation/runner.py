@@ -15,8 +15,8 @@ from crew.evaluation.metrics import QuestionResult, answer_facts, language_group
 from crew.evaluation.questions import Question, check_questions, parse_questions
 
 if TYPE_CHECKING:
-    from crew.memory import Hit
-    from crew.service import Crew, Turn
+    from crew.retrieval.memory import Hit
+    from crew.engine.service import Crew, Turn
 
 # (workspace, query, k) -> the k best passages.
 Search = Callable[[str, str, int], "list[Hit]"]
@@ -39,7 +39,7 @@ def load_questions(crew: "Crew", workspace: str, data: bytes, name: str) -> list
 
 def language_code(text: str) -> str | None:
     """"en", "es", ... for a text, or None when unsure (crew.language names languages in English)."""
-    from crew.language import NAMES, detect
+    from crew.models.language import NAMES, detect
 
     name = detect(text)
     return next((code for code, n in NAMES.items() if n == name), None)

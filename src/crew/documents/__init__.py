@@ -1,0 +1,1 @@
+"""Turn files into searchable passages: parsers, ingest, the library, background uploads, re-index."""

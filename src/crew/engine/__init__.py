@@ -1,0 +1,1 @@
+"""Run a turn: the service, the graph, its state, limits, events, agents and tools."""

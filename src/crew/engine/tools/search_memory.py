@@ -1,0 +1,13 @@
+"""Search the workspace's memory: uploaded documents and earlier findings."""
+
+from __future__ import annotations
+
+from crew.retrieval.memory import WorkspaceMemory
+from crew.engine.tools import ToolResult
+
+
+def search_memory(memory: WorkspaceMemory, query: str, k: int = 4) -> ToolResult:
+    hits = memory.search(query, k=k)
+    if not hits:
+        return ToolResult(True, "memory holds nothing on this yet")
+    return ToolResult(True, f"{len(hits)} passages from memory: " + "; ".join(h.cite() for h in hits), hits)

@@ -1,0 +1,110 @@
+"""Settle a turn's final answer so that it says only what the evidence says.
+
+The best draft keeps only its supported sentences (crew.support). When too little of it holds up,
+the answer is quoted from the evidence instead (crew.extractive); when no passage is relevant to
+the question at all, the crew says the documents do not answer it and shows the closest passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from crew.grounding.extractive import Similarity, extract, not_found_line, relevance, render
+from crew.settings import Settings
+from crew.engine.state import Evidence, SentenceCheck, source_label
+from crew.grounding.support import check
+
+AnswerKind = Literal["written", "extractive", "not_found"]
+# A draft is kept when at least this share of its sentences holds up (the rest are left out).
+KEEP_SHARE = 0.5
+CLOSEST = 3  # passages shown with a "not found"
+
+
+def _default(name: str) -> float:
+    return Settings.model_fields[name].default  # each threshold is defined once, on its setting
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    support: float = _default("support_threshold")
+    relevance_words: float = _default("relevance_words")
+    relevance_meaning: float = _default("relevance_meaning")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Thresholds":
+        return cls(settings.support_threshold, settings.relevance_words, settings.relevance_meaning)
+
+
+@dataclass
+class Settled:
+    """The final answer and how it was made."""
+
+    answer: str
+    kind: AnswerKind
+    cited: list[int]  # evidence numbers the answer cites, in order
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def similarity_of(embedder: Any) -> Similarity:
+    """Cosine similarity of texts to a question, with the memory's own embedder."""
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        query = embedder.embed_query(question) if hasattr(embedder, "embed_query") else embedder([question])[0]
+        vectors = embedder.embed_documents(texts) if hasattr(embedder, "embed_documents") else embedder(texts)
+        return [float(v) for v in np.asarray(vectors, dtype=np.float32) @ np.asarray(query, dtype=np.float32)]
+
+    return similarity
+
+
+def relevant(goal: str, evidence: Sequence[Evidence], thresholds: Thresholds) -> bool:
+    """Whether any passage is close enough to the question to answer it."""
+    if not evidence:
+        return False
+    words, meaning = relevance(goal, [e["text"] for e in evidence], [e.get("similarity", 0.0) for e in evidence])
+    return words >= thresholds.relevance_words or meaning >= thresholds.relevance_meaning
+
+
+def _cited(text_sentences: Sequence[SentenceCheck]) -> list[int]:
+    return sorted({n for s in text_sentences for n in s["citations"]})
+
+
+def not_found(evidence: Sequence[Evidence], language: str | None) -> Settled:
+    lines = [not_found_line(language)]
+    closest = list(evidence[:CLOSEST])
+    for n, ev in enumerate(closest, 1):
+        snippet = " ".join(ev["text"].split())
+        snippet = snippet if len(snippet) <= 200 else snippet[:199].rstrip() + "…"
+        lines.append(f"- {source_label(ev)}: “{snippet}” [{n}]")
+    return Settled("\n".join(lines) if closest else lines[0].split(".")[0] + ".", "not_found",
+                   list(range(1, len(closest) + 1)))
+
+
+def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], language: str | None,
+           thresholds: Thresholds = Thresholds(), similarity: Similarity | None = None) -> Settled:
+    """The answer a person sees: the supported part of the best draft, or quotes, or "not found"."""
+    if not relevant(goal, evidence, thresholds):
+        return not_found(evidence, language)
+    passages = [e["text"] for e in evidence]
+    reports = [check(draft, passages, thresholds.support) for draft in drafts]
+    # The draft with the most supported sentences; the latest of equally good ones.
+    best = max(reversed(reports), key=lambda r: (bool(r.sentences), sum(s.supported for s in r.sentences)),
+               default=None)
+    if best is not None and best.sentences and best.supported_share >= KEEP_SHARE:
+        kept = [s for s in best.sentences if s.supported]
+        checks = [SentenceCheck(**s.to_json()) for s in kept]
+        notes = []
+        left_out = len(best.sentences) - len(kept)
+        if left_out:
+            notes.append(f"{left_out} sentence(s) of the draft were left out: no source supports them.")
+        return Settled(best.text(only_supported=True), "written", _cited(checks), checks, notes)
+    chosen = extract(goal, passages, similarity)
+    if not chosen:
+        return not_found(evidence, language)
+    checks = [SentenceCheck(text=c.text, citations=[c.n], support=1.0, supported=True) for c in chosen]
+    share = f"{best.supported_share:.0%}" if best is not None and best.sentences else "none"
+    return Settled(render(chosen, language), "extractive", _cited(checks), checks,
+                   [f"The answer is quoted from the sources: the writer's draft did not hold up against them "
+                    f"(supported sentences: {share})."])

@@ -1,0 +1,203 @@
+"""Check, sentence by sentence and without a model, that an answer says only what its sources say.
+
+Small models copy from the evidence, paraphrase it loosely, cite the wrong passage or none, and
+sometimes invent. Every sentence of a draft is scored against the passage it cites and against
+all the evidence: the share of its content words (folded, stopwords out, compared by stem) and
+all of its numbers found in the passage. A sentence that its own citation does not support but
+another passage does is re-cited; one that no passage supports is unsupported, and either goes
+back to the writer or is left out of the final answer.
+
+Prompt echo (the "Question:" / "Sources:" scaffolding, fence markers) and page furniture (running
+headers like "Guía de referencia de Debian 108 / 244") are never answer text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from crew.retrieval.keywords import STOPWORDS
+
+# A sentence counts as supported when this share of its content words is in one passage (the
+# `support_threshold` setting; this is the default of the pure functions).
+SUPPORT_THRESHOLD = 0.6
+STEM = 5  # words are compared by their first letters: "configurar" ~ "configuración", "files" ~ "file"
+MIN_WORDS = 2  # below this a sentence carries no checkable claim ("Yes.", "In short:")
+
+_REF = re.compile(r"\s*\[(\d{1,3})\]")
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
+_NUMBER = re.compile(r"\d")
+# A sentence runs to its end mark (and keeps the [n] markers that follow it) or to a line end.
+_SENTENCE = re.compile(r"[^\n]+?(?:[.!?…]+(?:\s*\[\d{1,3}\])*(?=\s|$)|(?:\s*\[\d{1,3}\])+(?=\s|$)|$)")
+# Lead-ins that announce rather than claim.
+_LEAD_IN = re.compile(
+    r"^\s*(?:according to (?:the )?(?:sources?|documents?|evidence)|based on (?:the )?(?:sources?|documents?|evidence)"
+    r"|seg[uú]n (?:las |los )?(?:fuentes|documentos?)|de acuerdo con (?:las |los )?(?:fuentes|documentos?))\s*[:,]?\s*",
+    re.I,
+)
+# The prompt's own scaffolding, echoed back by small models.
+_ECHO = re.compile(
+    r"^\s*(?:question|sources?|pregunta|fuentes?|your previous answer|the critic asked|draft answer|answer|respuesta)\s*:\s*$"
+    r"|write (?:a short|the improved) answer|citing sources like|<<<|>>>|‹‹‹|›››",
+    re.I,
+)
+# Page furniture: a line that is mostly a folio ("108 / 244", "Page 3 of 10", "- 12 -").
+_FOLIO = re.compile(r"(?:\b(?:p[aá]g(?:ina)?|page)\.?\s*)?\d{1,4}\s*(?:/|of|de)\s*\d{1,4}\b|^\W*\d{1,4}\W*$", re.I)
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def content_words(text: str) -> list[str]:
+    """The words that carry a claim: folded, without stopwords, compared by stem."""
+    words = _WORD.findall(fold(_REF.sub(" ", text)))
+    return [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def _stems(words: Sequence[str]) -> set[str]:
+    return {w[:STEM] for w in words}
+
+
+def numbers(words: Sequence[str]) -> set[str]:
+    return {w for w in words if _NUMBER.search(w)}
+
+
+# Names and codes a sentence must not invent: acronyms ("UPG"), and words with digits or inner
+# punctuation ("chmod", no; "dpkg-buildpackage", "3.11", "/etc/fstab", yes). A small model garbles
+# them ("UMG" for "UPG") while the words around them still match.
+_EXACT = re.compile(r"(?<![\w])(?:[A-Z][A-Z0-9]{1,}(?![a-z])|[^\W_]*\d[^\s,;:()\[\]]*|[^\W_]+(?:[-_/.][^\W_]+)+)")
+
+
+def exact_tokens(text: str) -> set[str]:
+    return {fold(t).rstrip(".") for t in _EXACT.findall(_REF.sub(" ", text)) if len(t) > 1}
+
+
+def support(sentence: str, passage: str) -> float:
+    """How well a passage backs a sentence, 0..1: the share of the sentence's content words it holds,
+    and 0 when it lacks a number, name or code the sentence states."""
+    words = content_words(_LEAD_IN.sub("", sentence))
+    if not words:
+        return 0.0
+    passage_words = content_words(passage)
+    if not numbers(words) <= numbers(passage_words):
+        return 0.0
+    folded = fold(passage)
+    if any(token not in folded for token in exact_tokens(_LEAD_IN.sub("", sentence))):
+        return 0.0
+    have = _stems(passage_words)
+    return sum(1 for w in words if w[:STEM] in have) / len(words)
+
+
+def is_furniture(sentence: str) -> bool:
+    """Prompt echo or page furniture: never answer text."""
+    text = _REF.sub("", sentence).strip()
+    if not text or _ECHO.search(text):
+        return True
+    return bool(_FOLIO.search(text)) and len(content_words(_FOLIO.sub(" ", text))) <= 6
+
+
+@dataclass
+class SentenceSupport:
+    """One sentence of an answer and how the evidence backs it."""
+
+    text: str  # without its [n] markers
+    citations: list[int]  # 1-based evidence numbers it cites after the check
+    support: float  # best score among the passages it cites
+    supported: bool
+    recited: bool = False  # its citation was added or corrected by the check
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "citations": self.citations, "support": round(self.support, 3),
+                "supported": self.supported}
+
+
+@dataclass
+class SupportReport:
+    """A checked answer: each sentence with its support, and the answer rebuilt from them."""
+
+    sentences: list[SentenceSupport] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # furniture and echo, removed before checking
+
+    @property
+    def unsupported(self) -> list[SentenceSupport]:
+        return [s for s in self.sentences if not s.supported]
+
+    @property
+    def supported_share(self) -> float:
+        return sum(s.supported for s in self.sentences) / len(self.sentences) if self.sentences else 0.0
+
+    def text(self, only_supported: bool = False) -> str:
+        """The answer as sentences with their [n] markers; unsupported ones left out when asked."""
+        parts = []
+        for s in self.sentences:
+            if only_supported and not s.supported:
+                continue
+            parts.append(with_refs(s.text, s.citations))
+        return " ".join(parts).strip()
+
+
+def with_refs(text: str, citations: Sequence[int]) -> str:
+    """Put a sentence's [n] markers before its end mark: "Tea has caffeine [1]."."""
+    refs = "".join(f" [{n}]" for n in citations)
+    end = re.search(r"[.!?…:]+$", text)
+    return text[: end.start()] + refs + end.group(0) if end else text + refs
+
+
+def sentences(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into (sentence without markers, the [n] it cites), line by line."""
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", line)  # list bullets are layout, not words
+        for match in _SENTENCE.finditer(line):
+            raw = match.group(0).strip()
+            if not raw:
+                continue
+            cited = [int(n) for n in _REF.findall(raw)]
+            plain = " ".join(_REF.sub(" ", raw).split())
+            plain = re.sub(r"\s+([.,;:!?…])", r"\1", plain)
+            if plain:
+                out.append((plain, cited))
+    return out
+
+
+def check(answer: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> SupportReport:
+    """Score every sentence of `answer` against the passages (evidence [1] is passages[0]).
+
+    A sentence keeps a citation that supports it; else it gets the passage that supports it best,
+    if any does; else it is unsupported (and keeps the citation it had, for the writer's notes).
+    """
+    report = SupportReport()
+    for text, cited in sentences(answer):
+        if is_furniture(text):
+            report.dropped.append(text)
+            continue
+        valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
+        if len(content_words(_LEAD_IN.sub("", text))) < MIN_WORDS:
+            report.sentences.append(SentenceSupport(text, valid, 0.0, False))
+            continue
+        own = max((support(text, passages[n - 1]) for n in valid), default=0.0)
+        if own >= threshold:
+            keep = [n for n in valid if support(text, passages[n - 1]) >= threshold]
+            report.sentences.append(SentenceSupport(text, keep, own, True))
+            continue
+        scores = [support(text, p) for p in passages]
+        best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        if best is not None and scores[best] >= threshold:
+            report.sentences.append(SentenceSupport(text, [best + 1], scores[best], True, recited=True))
+        else:
+            report.sentences.append(SentenceSupport(text, valid, own, False))
+    return report
+
+
+def revision_notes(report: SupportReport, limit: int = 3) -> list[str]:
+    """What the writer must fix, as the critic's notes: the sentences no source supports."""
+    notes = []
+    for s in report.unsupported[:limit]:
+        quoted = s.text if len(s.text) <= 110 else s.text[:107] + "..."
+        where = f" (it cites [{s.citations[0]}])" if s.citations else ""
+        notes.append(f'No source supports "{quoted}"{where}: say only what a source says, and cite it.')
+    return notes

@@ -1,0 +1,1 @@
+"""What the pages show, without Streamlit: safe text, turn and trace views, library rows."""

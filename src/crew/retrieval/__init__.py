@@ -1,0 +1,1 @@
+"""Find passages: the Chroma memory, the keyword index, embeddings, stemming, fusion."""

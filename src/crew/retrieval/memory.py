@@ -1,0 +1,498 @@
+"""Keep the crew's shared memory in Chroma, every record and every query scoped to a workspace.
+
+Two kinds of record: `documents` (chunks of uploaded files) and `findings` (what researchers
+brought back from the web). Each workspace has its own Chroma collection per kind, so a search
+needs no metadata filter (a filtered HNSW query costs ~300 ms at 100k chunks; an unfiltered one
+~3 ms) and one workspace can never see another's records. Callers never see a client: they get
+a `WorkspaceMemory` for one workspace, so a query cannot forget its scope.
+
+Each collection records the embedding model that made its vectors (`embedding_model` in its
+metadata). Vectors of two models live in different spaces: when the running embedder is another
+one the workspace is stale, and searching or adding vectors raises `StaleVectors` (a message that
+says how to re-embed: `crew reindex`, or the Documents page's Re-index button) instead of mixing
+them. `crew.documents.reindex` rebuilds a stale collection with the current model.
+
+Search is hybrid: the vector search and a BM25 keyword search (`crew.retrieval.keywords`, SQLite FTS5
+beside Chroma) each bring candidates, every candidate is ranked both ways, and the two rankings
+are merged by weighted reciprocal rank fusion, because exact names, numbers and codes are where
+embeddings miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from crew.retrieval.embeddings import Embedder
+from crew.retrieval.keywords import KeywordIndex
+from crew.engine.state import source_label
+
+Kind = Literal["documents", "findings"]
+KINDS: tuple[Kind, ...] = ("documents", "findings")
+Mode = Literal["hybrid", "vector", "keyword"]
+MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank r scores 1 / (RRF_K + r)
+# The keyword ranking's vote in the fusion (the vector ranking's is 1). On questions in plain words
+# BM25 often ranks the wrong passage first (recall@5 0.36 vs 0.71 for vectors on the Python FAQ,
+# bench/RESULTS.md), so it gets half a vote; a query with a number or code in it ("INV-20931",
+# "7741-B") is where embeddings blur look-alikes and an exact match is the best evidence there is.
+# On that set, weights from 0.3 to 1 all gave 0.736-0.741 against 0.707 for vectors alone.
+KEYWORD_WEIGHT = 0.5
+KEYWORD_WEIGHT_CODES = 1.5
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def keyword_weight(query: str) -> float:
+    """How much the keyword ranking counts for this query in the fusion."""
+    return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
+
+
+# Collections made before models were recorded were all embedded with this one.
+LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL_KEY = "embedding_model"
+
+
+def model_id_of(embedder: Any) -> str:
+    """The id of the model behind an embedder (`embedder.model_id`), "unknown" for one that does not say."""
+    return str(getattr(embedder, "model_id", "") or "unknown")
+
+
+class StaleVectors(RuntimeError):
+    """A workspace's vectors were made by another embedding model than the running one."""
+
+    def __init__(self, workspace: str, kind: str, stored: str, current: str) -> None:
+        self.workspace, self.kind, self.stored, self.current = workspace, kind, stored, current
+        what = "documents" if kind == "documents" else "saved web findings"
+        super().__init__(
+            f"the {what} of workspace {workspace!r} were embedded with the model {stored}, but this app now embeds"
+            f" with {current}: they cannot be searched or added to until they are re-embedded. Re-embed them with"
+            f" the Re-index button on the Documents page, or `python -m crew reindex --workspace {workspace}`."
+        )
+
+
+# Matched whole (fullmatch): with `$`, "a\n" passed and became a second workspace that shows as "a".
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+class WorkspaceError(ValueError):
+    """A workspace name that cannot be used."""
+
+
+def check_workspace(name: str) -> str:
+    if not isinstance(name, str) or not _WORKSPACE.fullmatch(name):
+        raise WorkspaceError(
+            f"bad workspace name {name!r}: use 1-64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of text to remember, with where it came from."""
+
+    text: str
+    source: str
+    doc_id: str
+    position: int
+    page: int = 0  # 1-based physical page; 0 when the source has no pages
+    url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}-{self.position:06d}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A remembered chunk returned by a search."""
+
+    text: str
+    source: str
+    page: int
+    url: str
+    score: float
+    chunk_id: str
+    doc_id: str
+    position: int
+    kind: Kind
+    extra: dict[str, Any] = field(default_factory=dict)
+    similarity: float = 0.0  # cosine similarity to the query (0 when only the keywords ranked it)
+
+    @property
+    def heading(self) -> str:
+        return str(self.extra.get("heading", ""))
+
+    @property
+    def rows(self) -> str:
+        """The CSV rows a chunk holds, "12-40", or ""."""
+        start, end = self.extra.get("row_start"), self.extra.get("row_end")
+        return f"{start}-{end}" if start else ""
+
+    @property
+    def place(self) -> str:
+        """Where in its file the chunk is: "p. 3", "rows 12-40", a heading path, or ""."""
+        if self.page:
+            return f"p. {self.page}"
+        if self.rows:
+            return f"rows {self.rows}"
+        return self.heading
+
+    def cite(self) -> str:
+        """Render the place a claim came from: `file.pdf, p. 3`, `data.csv, rows 12-40`, or the URL."""
+        return source_label({"source": self.source, "place": self.place, "url": self.url})
+
+
+def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> chromadb.ClientAPI:
+    """Open Chroma: a server when host is set (shared by many app instances), else on disk.
+
+    Either way the client remembers the data dir (`persist_directory`), where the keyword index
+    that goes with it lives.
+    """
+    path = Path(data_dir).resolve() / "chroma"
+    settings = ChromaSettings(anonymized_telemetry=False, persist_directory=str(path))
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=settings)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception:
+        # chromadb keeps one system per folder for the whole process, even one whose start failed
+        # (a read-only or full disk); left there, every later client would get it, unstarted, and
+        # the app could not recover without a restart once the disk is fixed.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        raise
+
+
+def keyword_index_for(client: chromadb.ClientAPI) -> KeywordIndex:
+    """Open the keyword index that belongs with a client: beside its data, or in memory for a throwaway client."""
+    s = client.get_settings()
+    directory = Path(s.persist_directory) if s.persist_directory else None
+    if directory is not None and (s.is_persistent or (s.chroma_server_host and directory.is_absolute())):
+        return KeywordIndex(directory.resolve().parent / "keywords.sqlite")
+    return KeywordIndex(":memory:")
+
+
+def collection_name(prefix: str, kind: Kind, workspace: str) -> str:
+    """Name a workspace's collection: readable, and distinct even for names that slug alike."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", workspace).strip("-")[:40] or "ws"
+    digest = hashlib.sha256(workspace.encode()).hexdigest()[:8]
+    return f"{prefix}_{kind}_{slug}_{digest}"
+
+
+class Memory:
+    """The Chroma collections of every workspace; hand out one workspace at a time."""
+
+    def __init__(self, client: chromadb.ClientAPI, embedder: Embedder, prefix: str = "crew",
+                 keywords: KeywordIndex | None = None) -> None:
+        self.client = client
+        self.embedder = embedder
+        self.prefix = prefix
+        self.keywords = keywords if keywords is not None else keyword_index_for(client)
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return model_id_of(self.embedder)
+
+    def collection(self, kind: Kind, workspace: str, fresh: bool = False):
+        """Return (creating once) the Chroma collection of one kind in one workspace.
+
+        `fresh` looks it up again, for its current metadata and in case a re-index (here or in
+        another process) replaced it.
+        """
+        name = collection_name(self.prefix, kind, check_workspace(workspace))
+        col = None if fresh else self._collections.get(name)
+        if col is None:
+            col = self.client.get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+                metadata={"workspace": workspace, "kind": kind, MODEL_KEY: self.model_id},
+            )
+            with self._lock:
+                self._collections[name] = col
+        return col
+
+    def new_collection(self, kind: Kind, workspace: str, suffix: str = "next"):
+        """An empty collection for the current model, beside a workspace's own, to rebuild it in."""
+        name = f"{collection_name(self.prefix, kind, check_workspace(workspace))}-{suffix}"
+        try:
+            self.client.delete_collection(name)  # left by a re-index that died midway
+        except Exception:
+            pass
+        return self.client.create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"workspace": workspace, "kind": kind, MODEL_KEY: self.model_id},
+        )
+
+    def replace_collection(self, kind: Kind, workspace: str, new) -> None:
+        """Put a rebuilt collection in the place of a workspace's own (drop the old, rename the new)."""
+        name = collection_name(self.prefix, kind, check_workspace(workspace))
+        with self._lock:
+            self._collections.pop(name, None)
+        try:
+            self.client.delete_collection(name)
+        except Exception:
+            pass  # never made, or already gone
+        new.modify(name=name)
+        with self._lock:
+            self._collections[name] = new
+
+    def drop_collection(self, col) -> None:
+        try:
+            self.client.delete_collection(col.name)
+        except Exception:
+            pass
+
+    def workspace(self, name: str) -> "WorkspaceMemory":
+        return WorkspaceMemory(self, check_workspace(name))
+
+
+def _metadata(workspace: str, chunk: Chunk) -> dict[str, Any]:
+    meta = {k: v for k, v in chunk.extra.items() if isinstance(v, (str, int, float, bool))}
+    meta.update(
+        workspace=workspace, source=chunk.source, doc_id=chunk.doc_id,
+        position=chunk.position, page=chunk.page, url=chunk.url,
+    )
+    return meta
+
+
+class WorkspaceMemory:
+    """Memory as one workspace sees it: every read and write goes to its own collections."""
+
+    def __init__(self, memory: Memory, name: str) -> None:
+        self._memory = memory
+        self.name = name
+
+    @property
+    def memory(self) -> Memory:
+        """The store behind this view (the library needs it to open other workspaces)."""
+        return self._memory
+
+    def _col(self, kind: Kind):
+        return self._memory.collection(kind, self.name)
+
+    def _key(self, kind: Kind) -> str:
+        return collection_name(self._memory.prefix, kind, self.name)
+
+    def stored_model(self, kind: Kind = "documents") -> str:
+        """The model that made the vectors of one kind here (the current one for an empty collection)."""
+        col = self._memory.collection(kind, self.name, fresh=True)
+        stored = (col.metadata or {}).get(MODEL_KEY)
+        if stored:
+            return str(stored)
+        if col.count() == 0:  # made before models were recorded, and still empty: it is ours now
+            return self._take_over(kind)
+        return LEGACY_MODEL_ID
+
+    def _take_over(self, kind: Kind) -> str:
+        """Make an empty collection of another model the current model's: made anew, since Chroma keeps
+        the vector size of the first vectors a collection held even after they are deleted."""
+        self._memory.replace_collection(kind, self.name, self._memory.new_collection(kind, self.name))
+        return self._memory.model_id
+
+    def stale(self, kinds: Iterable[Kind] = KINDS) -> list[StaleVectors]:
+        """Why this workspace's vectors cannot be used with the running embedder, per kind; [] when they can."""
+        current = self._memory.model_id
+        found = []
+        for kind in kinds:
+            stored = self.stored_model(kind)
+            if stored != current and self.count(kind) > 0:
+                found.append(StaleVectors(self.name, kind, stored, current))
+            elif stored != current:  # empty: take it over for the current model
+                self._take_over(kind)
+        return found
+
+    def check_current(self, kinds: Iterable[Kind] = KINDS) -> None:
+        """Raise StaleVectors when vectors of another model are stored here."""
+        if found := self.stale(kinds):
+            raise found[0]
+
+    def _where(self, **extra: Any) -> dict[str, Any]:
+        clauses = [{"workspace": self.name}] + [{k: v} for k, v in extra.items()]
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def add(self, kind: Kind, chunks: list[Chunk], batch: int = 64,
+            on_batch: Callable[[int, int], None] | None = None, vectors: Any = None) -> list[str]:
+        """Embed and store chunks (vectors in Chroma, words in the keyword index); report `on_batch(done, total)`.
+
+        `vectors` (one per chunk) skips the embedding, for imports of vectors made elsewhere.
+        """
+        self.check_current([kind])
+        col, key, keywords = self._col(kind), self._key(kind), self._memory.keywords
+        if vectors is not None and len(vectors) != len(chunks):
+            raise ValueError("one vector per chunk")
+        ids: list[str] = []
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            if vectors is None:
+                part_vectors = self._memory.embedder.embed_documents([c.text for c in part])
+            else:
+                part_vectors = vectors[start : start + batch]
+            part_ids = [c.chunk_id for c in part]
+            col.upsert(
+                ids=part_ids,
+                embeddings=part_vectors,
+                documents=[c.text for c in part],
+                metadatas=[_metadata(self.name, c) for c in part],
+            )
+            keywords.add(key, [(cid, c.doc_id, c.text) for cid, c in zip(part_ids, part)])
+            ids.extend(part_ids)
+            if on_batch:
+                on_batch(len(ids), len(chunks))
+        return ids
+
+    def add_document(self, doc_id: str, chunks: list[Chunk], kind: Kind = "documents", batch: int = 64,
+                     on_batch: Callable[[int, int], None] | None = None) -> list[str]:
+        """Store every chunk of one document or none: hidden from search until all are in, removed on failure."""
+        if any(c.doc_id != doc_id for c in chunks):
+            raise ValueError("every chunk of a document must carry its doc_id")
+        keywords, key = self._memory.keywords, self._key(kind)
+        keywords.hold(key, doc_id)
+        try:
+            ids = self.add(kind, chunks, batch=batch, on_batch=on_batch)
+        except BaseException:
+            try:
+                self._purge(kind, doc_id)
+            except Exception:  # e.g. the disk that just filled up: the hold stays, so what was
+                pass  # stored stays hidden until the library's sweep removes the document
+            else:
+                keywords.release(key, doc_id)
+            raise
+        keywords.release(key, doc_id)
+        return ids
+
+    def _purge(self, kind: Kind, doc_id: str) -> int:
+        col = self._col(kind)
+        found = col.get(where=self._where(doc_id=doc_id), include=[])
+        if found["ids"]:
+            col.delete(ids=found["ids"])
+        self._memory.keywords.delete_document(self._key(kind), doc_id)
+        return len(found["ids"])
+
+    def delete_document(self, doc_id: str, kinds: Iterable[Kind] = KINDS) -> int:
+        """Remove every chunk of a document in this workspace; return how many Chroma held."""
+        removed = 0
+        keywords = self._memory.keywords
+        for kind in kinds:
+            key = self._key(kind)
+            keywords.hold(key, doc_id)  # hidden at once, even while Chroma is still deleting
+            removed += self._purge(kind, doc_id)
+            keywords.release(key, doc_id)
+        return removed
+
+    def count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
+        col = self._col(kind)
+        if doc_id is None:
+            return col.count()
+        return len(col.get(where=self._where(doc_id=doc_id), include=[])["ids"])
+
+    def keyword_count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
+        return self._memory.keywords.count(self._key(kind), doc_id)
+
+    def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
+               candidates: int | None = None) -> list[Hit]:
+        """Return the k best chunks for a query.
+
+        hybrid: the vector search's top candidates and the keyword search's top candidates form one
+        pool; every pooled chunk is ranked by cosine similarity and by BM25 score, and the two
+        rankings are fused by weighted reciprocal rank. Scoring the whole pool both ways (instead of
+        fusing two lists that each know only their own finds) lets a keyword match confirm a
+        semantic one, and a chunk found by one method alone still gets the other's opinion.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        if not query.strip() or k < 1:
+            return []
+        n_vector = candidates or max(4 * k, 20)
+        n_keyword = candidates or max(2 * k, 10)
+        kinds = tuple(kinds)
+        keywords = self._memory.keywords
+        keys = {kind: self._key(kind) for kind in kinds}
+        held = {kind: keywords.held(keys[kind]) for kind in kinds}
+
+        found: dict[tuple[Kind, str], Hit] = {}
+        cosine: dict[tuple[Kind, str], float] = {}
+        vector = None
+        if mode != "keyword":
+            self.check_current(kinds)
+            vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32)
+            for kind in kinds:
+                res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,
+                                            include=["documents", "metadatas", "distances"])
+                for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+                    if meta.get("doc_id") in held[kind]:
+                        continue
+                    cosine[(kind, cid)] = 1.0 - float(dist)
+                    found[(kind, cid)] = _hit(kind, cid, text, meta, cosine[(kind, cid)])
+        bm25: dict[tuple[Kind, str], float] = {}
+        if mode != "vector":
+            for kind in kinds:
+                # One pass over the index gives the keyword finds and the keyword opinion of the vector finds.
+                best, scores = keywords.rank(keywords.prepare(keys[kind], query), n_keyword, exclude_docs=held[kind],
+                                             also=[cid for kd, cid in cosine if kd == kind])
+                bm25.update({(kind, cid): score for cid, score in best})
+                bm25.update({(kind, cid): score for cid, score in scores.items()})
+        if mode == "vector":
+            ranked = sorted(cosine.items(), key=lambda x: x[1], reverse=True)
+        elif mode == "keyword":
+            ranked = sorted(bm25.items(), key=lambda x: x[1], reverse=True)
+        else:
+            self._fetch(found, [key for key in bm25 if key not in found], vector, cosine)
+            pool = [key for key in dict.fromkeys([*cosine, *bm25]) if key in found]
+            by_vector = sorted((key for key in pool if key in cosine), key=lambda key: cosine[key], reverse=True)
+            by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
+            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query)], k=RRF_K)
+        top = ranked[:k]
+        self._fetch(found, [key for key, _ in top if key not in found])
+        return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
+
+    def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
+               vector: np.ndarray | None = None, cosine: dict | None = None) -> None:
+        """Load keyword-only finds from Chroma (the source of truth), with their similarity when asked."""
+        for kind in {kind for kind, _ in keys}:
+            ids = [cid for kd, cid in keys if kd == kind]
+            include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+            res = self._col(kind).get(ids=ids, include=include)
+            for i, (cid, text, meta) in enumerate(zip(res["ids"], res["documents"], res["metadatas"])):
+                found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
+                if vector is not None and cosine is not None:
+                    cosine[(kind, cid)] = float(np.dot(np.asarray(res["embeddings"][i], dtype=np.float32), vector))
+
+
+def fuse(rankings: list[list[Any]], weights: list[float] | None = None, k: int = RRF_K) -> list[tuple[Any, float]]:
+    """Merge rankings by weighted reciprocal rank fusion; scaled so first in every list scores 1.0."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[Any, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, key in enumerate(ranking, 1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    best = sum(weights) / (k + 1)
+    return sorted(((key, s / best) for key, s in scores.items()), key=lambda x: x[1], reverse=True)
+
+
+def _rescore(hit: Hit, score: float, similarity: float) -> Hit:
+    return Hit(text=hit.text, source=hit.source, page=hit.page, url=hit.url, score=round(float(score), 4),
+               chunk_id=hit.chunk_id, doc_id=hit.doc_id, position=hit.position, kind=hit.kind, extra=hit.extra,
+               similarity=round(float(similarity), 4))
+
+
+def _hit(kind: Kind, chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Hit:
+    known = {"workspace", "source", "doc_id", "position", "page", "url"}
+    meta = meta or {}
+    return Hit(
+        text=text or "", source=str(meta.get("source", "")), page=int(meta.get("page", 0) or 0),
+        url=str(meta.get("url", "")), score=round(score, 4), chunk_id=chunk_id,
+        doc_id=str(meta.get("doc_id", "")), position=int(meta.get("position", 0) or 0), kind=kind,
+        extra={k: v for k, v in meta.items() if k not in known},
+    )

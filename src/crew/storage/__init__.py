@@ -1,0 +1,1 @@
+"""Relational stores: the SQL base, chats and turns, traces, job ownership."""
