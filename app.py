@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from crew.storage.chats import Chat, ChatStore
-from crew.presentation.library_rows import progress_label, summary_line
-from crew.engine.live import LiveTurn
+from crew.engine.service import Crew, EmptyGoal, NotPaused, Turn
 from crew.models.providers import ModelSpecError
-from crew.engine.service import Crew, EmptyGoal, NotPaused
+from crew.presentation.library_rows import progress_label, summary_line
 from crew.presentation.safe_text import md, plain, rich
+from crew.storage.chats import Chat, ChatStore
 from pages.common.chrome import SETTINGS_PAGE, page_setup, stop_on_fault
-from pages.common.crew_access import chat_store, get_crew, live_registry
+from pages.common.crew_access import chat_store, get_crew, models_for
 from pages.common.turn_view import follow_live, render_stored
 
 INPUT_KEY = "goal_box"
@@ -22,7 +19,6 @@ FLASH_KEY = "chat_flash"
 page = page_setup("Chat")
 chat_list = page.sidebar  # above the workspace picker
 ws, chats = page.workspace, page.chats
-registry = live_registry()
 
 
 # Chat selection and management (sidebar) -------------------------------------------------------
@@ -54,14 +50,11 @@ def _rename(chat_id: str) -> None:
 
 
 def _delete(chat_id: str) -> None:
-    live = registry.get((ws, chat_id))
-    if live is not None and not live.done:
+    crew = get_crew()
+    live = crew.live_turn(ws, chat_id)
+    if live is not None:
         live.cancel()
-    turn_ids = chat_store().delete(ws, chat_id)
-    try:
-        get_crew().forget_thread(ws, chat_id, turn_ids)
-    except ModelSpecError:
-        pass  # the chat is gone; its traces stay until the crew can be built
+    crew.delete_chat(ws, chat_id)
     _select(None)
 
 
@@ -78,8 +71,8 @@ def chat_sidebar(store: ChatStore, current: Chat | None) -> None:
             st.caption("Chats")
         for c in items:
             # Another chat still working shows a spinner (the open chat shows its own progress).
-            live = registry.get((ws, c.chat_id))
-            running = live is not None and not live.done and not (current and c.chat_id == current.chat_id)
+            live = get_crew().live_turn(ws, c.chat_id)
+            running = live is not None and not (current and c.chat_id == current.chat_id)
             st.button(plain(c.title), key=f"chat-{c.chat_id}", on_click=_select, args=(c.chat_id,), width="stretch",
                       type="primary" if current and c.chat_id == current.chat_id else "tertiary",
                       icon=":material/progress_activity:" if running else None)
@@ -97,68 +90,41 @@ def chat_sidebar(store: ChatStore, current: Chat | None) -> None:
             st.button("Delete chat", on_click=_delete, args=(current.chat_id,), icon=":material/delete:")
 
 
-# Turns: start, persist, resume -----------------------------------------------------------------
+# Turns: start, resume (the engine keeps the chat history in step with every turn) -------------
 
 
-def _persisting(store: ChatStore, chat_id: str):
-    """Callbacks that keep the chat store in step with a live turn (they run in its thread)."""
-
-    def on_event(live: LiveTurn, event) -> None:
-        if event.kind in ("step_finished", "review"):
-            store.save_turn(ws, chat_id, live.turn_id, events=live.events, status="running")
-
-    def on_done(live: LiveTurn) -> None:
-        final = next((e for e in reversed(live.events) if e.kind == "final"), None)
-        data = final.data if final else {}
-        store.save_turn(ws, chat_id, live.turn_id, events=live.events, status=data.get("status", "error"),
-                        answer=final.text if final else "", citations=data.get("citations", []), ended=time.time())
-
-    return on_event, on_done
-
-
-def _settle(chat_id: str) -> None:
-    """Let the chat's previous turn finish saving (the page shows a turn's end before it is saved)."""
-    previous = registry.get((ws, chat_id))
-    if previous is not None and previous.ended:
-        previous.join(10)
-
-
-def start_turn(crew: Crew, store: ChatStore, chat: Chat, goal: str) -> LiveTurn:
-    _settle(chat.chat_id)
-    turn = crew.run_turn(ws, chat.chat_id, goal, review_plan=chat.review_plan)
-    store.start_turn(ws, chat.chat_id, turn.turn_id, turn.goal)
-    on_event, on_done = _persisting(store, chat.chat_id)
-    return registry.start((ws, chat.chat_id), LiveTurn(turn, on_event=on_event, on_done=on_done))
+def start_turn(crew: Crew, chat: Chat, goal: str) -> Turn:
+    return crew.run_turn(ws, chat.chat_id, goal, review_plan=chat.review_plan, settings=page.settings,
+                         models=models_for(page.settings))
 
 
 def _pick_up(chat_id: str, turn_id: str, restart) -> None:
     """Start an existing turn again in this process and follow it live (a callback helper).
 
-    `restart(record)` returns the service's Turn, or raises what the person should be told.
+    `restart(crew, record)` returns the service's Turn, or raises what the person should be told.
     """
-    store = chat_store()
-    _settle(chat_id)
-    record = store.turn(ws, turn_id)
+    crew = get_crew()
+    record = crew.chats.turn(ws, turn_id)
     if record is None:
         return
     try:
-        turn = restart(record)
-    except (EmptyGoal, NotPaused, ModelSpecError) as exc:
+        restart(crew, record)
+    except (EmptyGoal, NotPaused, ModelSpecError, RuntimeError) as exc:
         st.session_state[FLASH_KEY] = str(exc)
-        return
-    store.start_turn(ws, chat_id, turn_id, record.goal)
-    on_event, on_done = _persisting(store, chat_id)
-    registry.start((ws, chat_id), LiveTurn(turn, prior=record.event_objects(), on_event=on_event, on_done=on_done))
 
 
 def _approve(chat_id: str, turn_id: str, subquestions: list[str]) -> None:
     """Resume a turn paused for plan review (a form callback: runs before the page's script)."""
-    _pick_up(chat_id, turn_id, lambda r: get_crew().resume_turn(ws, chat_id, turn_id, r.goal, subquestions))
+    _pick_up(chat_id, turn_id, lambda crew, r: crew.resume_turn(
+        ws, chat_id, turn_id, r.goal, subquestions, settings=page.settings, models=models_for(page.settings),
+        prior=r.event_objects()))
 
 
 def _carry_on(chat_id: str, turn_id: str) -> None:
     """Continue a turn the app was killed during, from its last checkpoint (a button callback)."""
-    _pick_up(chat_id, turn_id, lambda r: get_crew().continue_turn(ws, chat_id, turn_id, r.goal))
+    _pick_up(chat_id, turn_id, lambda crew, r: crew.continue_turn(
+        ws, chat_id, turn_id, r.goal, settings=page.settings, models=models_for(page.settings),
+        prior=r.event_objects()))
 
 
 def _run_again(chat_id: str, goal: str) -> None:
@@ -231,10 +197,12 @@ def render_upload(record) -> None:
 
 
 def main() -> None:
+    crew = get_crew(page.settings)
     try:
-        crew: Crew | None = get_crew(page.settings)
+        models_for(page.settings)  # built once per process; a spec that cannot be built is said here
+        can_ask = True
     except ModelSpecError as exc:
-        crew = None
+        can_ask = False
         st.error(md("The crew cannot start with these models: {}", exc), icon=":material/error:")
         st.page_link(SETTINGS_PAGE, label="Fix it in Settings", icon=":material/settings:")
 
@@ -243,10 +211,7 @@ def main() -> None:
     if flash := st.session_state.pop(FLASH_KEY, None):
         st.error(plain(flash))
 
-    live = registry.get((ws, chat.chat_id)) if chat else None
-    if live is not None and live.done:
-        registry.discard((ws, chat.chat_id), live)  # its record is complete in the chat store
-        live = None
+    live = crew.live_turn(ws, chat.chat_id) if chat else None
 
     if chat is None:
         st.title("Crew")
@@ -272,26 +237,27 @@ def main() -> None:
                     interrupted_actions(chat.chat_id, record)
 
     pending = st.session_state.pop("pending", None)
-    if pending and chat is not None and pending["chat_id"] == chat.chat_id and crew is not None:
+    if pending and chat is not None and pending["chat_id"] == chat.chat_id:
         if pending["files"]:
             ingest_files(crew, chats, chat, pending["files"])
-        if pending["text"] and live is not None:
+        if pending["text"] and not can_ask:
+            st.error("The crew cannot answer until its models can be built: fix them in Settings.")
+        elif pending["text"] and live is not None:
             st.warning("The crew is still working on this chat's last goal: wait for it, or press Stop, then ask again.")
         elif pending["text"]:
             try:
-                live = start_turn(crew, chats, chats.get(ws, chat.chat_id) or chat, pending["text"])
+                live = start_turn(crew, chats.get(ws, chat.chat_id) or chat, pending["text"])
             except (EmptyGoal, RuntimeError) as exc:
                 st.error(plain(exc))
 
     if live is not None:
         with st.chat_message("user"):
-            st.markdown(rich(live.turn.goal))
+            st.markdown(rich(live.goal))
         with st.chat_message("assistant"):
             follow_live(live, on_approve=lambda turn_id, qs, chat_id=chat.chat_id: _approve(chat_id, turn_id, qs))
-        registry.discard((ws, chat.chat_id), live)
 
     st.chat_input("What should the crew find out? (drop files here to add them)", key=INPUT_KEY,
-                  accept_file="multiple", on_submit=_submit, submit_mode="disable", disabled=crew is None)
+                  accept_file="multiple", on_submit=_submit, submit_mode="disable", disabled=not can_ask)
 
 
 with stop_on_fault(page.settings):

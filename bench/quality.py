@@ -104,14 +104,15 @@ def mode_search(crew: Crew, mode: str):
 
 
 def run_sets(crew: Crew, sets: dict[str, list[Question]], label: str, answers: bool,
-             search=None) -> dict[str, list[QuestionResult]]:
+             search=None, settings: Settings | None = None) -> dict[str, list[QuestionResult]]:
     out = {}
     for name, questions in sets.items():
         def progress(done, total, q, name=name):
             if q is not None:
                 say(f"{label} {name} [{done + 1}/{total}] {' '.join(q.text.split())[:90]}")
 
-        out[name] = Evaluation(crew, workspace_of(name), questions, k=K, answers=answers, search=search).run(progress)
+        out[name] = Evaluation(crew, workspace_of(name), questions, k=K, answers=answers, search=search,
+                               settings=settings).run(progress)
     return out
 
 
@@ -178,12 +179,10 @@ def main() -> None:
         runs: dict[str, dict[str, list[QuestionResult]]] = {}
         for mode in ("hybrid", "vector", "keyword"):
             runs[f"search-{mode}"] = run_sets(crew, sets, mode, answers=False, search=mode_search(crew, mode))
-        # The lead adds `grounded` (CREW_GROUNDED) to Settings; until then answers run once, as they are today.
-        pipelines = ({"grounded": True, "free": False} if "grounded" in Settings.model_fields else {"today": None})
         if not a.retrieval_only:
-            for pipeline, flag in pipelines.items():
-                settings = base if flag is None else base.model_copy(update={"grounded": flag})
-                runs[f"answers-{pipeline}"] = run_sets(crew.with_settings(settings), sets, pipeline, answers=True)
+            for pipeline, flag in {"grounded": True, "free": False}.items():
+                settings = base.model_copy(update={"grounded": flag})
+                runs[f"answers-{pipeline}"] = run_sets(crew, sets, pipeline, answers=True, settings=settings)
 
     summaries = {run: {key: summarize(rs) for key, rs in groups(results).items()} for run, results in runs.items()}
     answer_runs = [r for r in runs if r.startswith("answers-")]

@@ -14,13 +14,12 @@ import streamlit as st
 
 from crew.documents.ingest import upload_limit_mb
 from crew.presentation.library_rows import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
-from crew.models.providers import ModelSpecError
 from crew.engine.service import Crew
 from crew.settings import Settings
 from crew.documents.uploads import FileUpload, UploadJob, Uploads
 from crew.presentation.safe_text import md, plain
 from pages.common.chrome import page_setup, stop_on_fault
-from pages.common.crew_access import get_crew, stores_crew, upload_queue
+from pages.common.crew_access import get_crew, upload_queue
 
 JOB_KEY = "documents_upload_job"  # this session's latest upload
 RUNNING_KEY = "documents_uploads_running"  # the uploads still running when the page was last drawn in full
@@ -29,10 +28,7 @@ FLASH_KEY = "documents_flash"
 
 def crew_for(settings: Settings) -> Crew:
     with stop_on_fault(settings):
-        try:
-            return get_crew(settings)
-        except ModelSpecError:  # the library needs no chat model
-            return stores_crew(settings)
+        return get_crew(settings)  # the library needs no chat model
 
 
 def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:

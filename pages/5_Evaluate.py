@@ -22,7 +22,7 @@ from crew.evaluation.runner import Evaluation, load_questions
 from crew.models.providers import ModelSpecError
 from crew.presentation.safe_text import md, plain
 from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup
-from pages.common.crew_access import get_crew
+from pages.common.crew_access import get_crew, models_for
 
 JOB_KEY = "evaluate_job"  # this session's latest evaluation
 
@@ -113,8 +113,9 @@ st.caption(md(
     "is the right page found, does the answer hold the key facts and cite that page. The same figures as "
     "`crew eval`.", ws))
 
+crew = get_crew(page.settings)
 try:
-    crew = get_crew(page.settings)
+    models = models_for(page.settings)
 except ModelSpecError as exc:
     st.error(md("The crew cannot be built: {}", str(exc)), icon=":material/error:")
     st.page_link(SETTINGS_PAGE, label="Open Settings", icon=":material/settings:")
@@ -152,7 +153,8 @@ elif submitted:
     except QuestionFileError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
     else:
-        job = EvaluationJob.start(Evaluation(crew, ws, questions, k=int(k), answers=not retrieval_only), upload.name)
+        job = EvaluationJob.start(Evaluation(crew, ws, questions, k=int(k), answers=not retrieval_only,
+                                               settings=page.settings, models=models), upload.name)
         st.session_state[JOB_KEY] = job
         running = True
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import streamlit as st
 
 from crew.engine.events import Event
-from crew.engine.live import LiveTurn
+from crew.engine.turn import Turn
 from crew.engine.state import source_label
 from crew.presentation.safe_text import SafeStream, md, plain, rich, safe_url
 from crew.presentation.turn_view import StepView, TurnView, answer_markdown
@@ -153,7 +153,7 @@ class TurnRenderer:
         self.applied += 1
         if event.kind == "final":
             self.final_at = self.applied
-        for step in self.view.apply(event):
+        for step in self.view.apply(event).steps:
             slot = self._slots.get(step.span_id)
             if slot is None:
                 slot = self._slots[step.span_id] = self._steps.empty()
@@ -201,7 +201,7 @@ def render_stored(events: list[Event], on_approve: Approve | None = None) -> Tur
     return view
 
 
-def follow_live(live: LiveTurn, on_approve: Approve | None = None) -> TurnView:
+def follow_live(live: Turn, on_approve: Approve | None = None) -> TurnView:
     """Draw a running turn as it happens, with a Stop button, until it ends.
 
     The page's script stays in this loop while the turn runs; a click on Stop reruns the script

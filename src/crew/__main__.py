@@ -52,14 +52,15 @@ def _settings(model: str | None):
 
 
 def _crew(settings):
-    from crew.models.providers import ModelSpecError, build_models
     from crew.engine.service import Crew
+    from crew.models.providers import ModelSpecError
 
+    crew = Crew.from_settings(settings)
     try:
-        models = build_models(settings)
+        crew.models_for(settings)  # built now, so a spec that cannot be served is a usage error
     except ModelSpecError as exc:
         raise UsageError(str(exc)) from None
-    return Crew.from_settings(settings, models=models)
+    return crew
 
 
 def _memory(settings, workspace: str):
@@ -74,15 +75,18 @@ def _memory(settings, workspace: str):
 
 def cmd_run(args) -> tuple[object, int]:
     from crew.retrieval.memory import StaleVectors, WorkspaceError
-    from crew.engine.service import EmptyGoal
+    from crew.engine.service import EmptyGoal, TurnInProgress
     from crew.engine.state import source_label
 
     if not args.goal.strip():
         raise UsageError("the goal is empty: say what the crew should find out")
     crew = _crew(_settings(args.model))
+    if args.chat and crew.chats.get(args.workspace, args.chat) is None:
+        raise UsageError(f"no chat {args.chat} in workspace {args.workspace}: leave --chat out to start a new one")
     try:
-        turn = crew.run_turn(args.workspace, "cli", args.goal)
-    except (EmptyGoal, WorkspaceError, StaleVectors) as exc:
+        # A turn from the command line is a chat in the history, as in the browser.
+        turn = crew.run_turn(args.workspace, args.chat, args.goal)
+    except (EmptyGoal, WorkspaceError, StaleVectors, TurnInProgress) as exc:
         raise UsageError(str(exc)) from None
     for event in turn:
         if event.kind == "step_started":
@@ -99,6 +103,7 @@ def cmd_run(args) -> tuple[object, int]:
         ]
     if result.limit_hit:
         lines.append(f"\n(limit reached: {result.limit_hit})")
+    lines.append(f"\n(chat {result.chat_id}: continue it with --chat {result.chat_id})")
     return "\n".join(lines), 0
 
 
@@ -292,6 +297,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="answer a goal with cited sources")
     run.add_argument("goal")
     run.add_argument("--model", help="provider:model for every role, e.g. local, fake, openai:gpt-4o-mini")
+    run.add_argument("--chat", help="add the turn to this chat (its id, as the app's URL shows: ?chat=ID); "
+                                    "without it the turn starts a new chat")
     common(run)
     run.set_defaults(func=cmd_run)
 

@@ -164,16 +164,3 @@ def test_crew_methods_go_through_the_library(settings):
     assert [d.name for d in docs] == ["tea.md"]
     assert crew.delete_document("default", docs[0].doc_id)
     assert crew.documents("default") == [] and crew.memory.workspace("default").count() == 0
-
-
-def test_a_crew_with_other_settings_shares_the_library(settings):
-    """Every session's settings make a crew; they must not each open the library's database again."""
-    from crew.models.fake import FakeCrewModel
-    from crew.engine.service import Crew
-
-    models = {r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")}
-    crew = Crew.from_settings(settings, models=models)
-    other = crew.with_settings(settings.model_copy(update={"max_revisions": 0}), models=models)
-    assert other.library() is crew.library()
-    other.ingest("default", "tea.md", TEA)
-    assert [d.name for d in crew.documents("default")] == ["tea.md"]

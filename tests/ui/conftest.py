@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from crew.models.fake import ScriptedChatModel
 from crew.settings import ROLES, Settings
-from pages.common.crew_access import MODELS_HOOK, live_registry
+from pages.common.crew_access import MODELS_HOOK, get_crew
 from tests.servers import APP
 
 TEA = (b"# Green tea\n\nGreen tea is made from the unoxidised leaves of Camellia sinensis. "
@@ -35,7 +35,7 @@ class Scripted:
 
     def settle(self) -> None:
         """Wait until every turn the page showed has also been saved (its thread saves after the end)."""
-        for live in live_registry().running():
+        for live in get_crew(Settings()).running_turns():
             assert live.join(30)
 
     def statuses(self) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.storage.chats import ChatStore
 from crew.settings import Settings
-from pages.common.crew_access import MODELS_HOOK, live_registry
+from pages.common.crew_access import MODELS_HOOK, get_crew
 from tests.servers import APP
 from tests.ui.conftest import TEA
 
@@ -100,7 +100,7 @@ def test_a_reopened_chat_shows_its_steps_and_answer_as_they_were(scripted):
 
 def test_a_stopped_turn_shows_what_was_done_and_the_chat_goes_on(scripted):
     def plan_then_press_stop(messages):
-        for live in live_registry().running():
+        for live in get_crew(Settings()).running_turns():
             live.cancel()  # what the Stop button's callback does
         return Plan(subquestions=["q"])
 

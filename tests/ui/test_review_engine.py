@@ -106,10 +106,3 @@ def test_forgetting_a_chat_deletes_its_traces_and_checkpoints_only(crew_with):
     assert crew.traces.spans("w", gone.turn_id) == []
     assert crew.checkpointer.get_tuple(config) is None
     assert crew.checkpointer.get_tuple({"configurable": {"thread_id": kept.turn_id}}) is not None
-
-
-def test_a_crew_with_other_settings_shares_the_stores(crew_with, settings):
-    crew = crew_with()
-    other = crew.with_settings(settings.model_copy(update={"max_revisions": 0}), models=crew.models)
-    assert other.memory is crew.memory and other.traces is crew.traces and other.checkpointer is crew.checkpointer
-    assert other.settings.max_revisions == 0 and crew.settings.max_revisions == 2

@@ -3,8 +3,9 @@
 When a chat asks for it, the run pauses after the plan (a LangGraph interrupt, saved by the
 checkpointer) until the person approves or edits the sub-questions.
 
-Routing is pure functions over the state; nodes get their models, tools and limits from
-`build_graph`, and the turn's workspace, budget and event sink from the runtime context.
+The graph is compiled once per process. Everything that differs from turn to turn (the models of
+each role, the tools, the limits and knobs, the workspace's memory, the event sink) arrives in
+LangGraph's runtime context (`TurnContext`). Routing is pure functions over the state and those knobs.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable, Literal
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
 from crew.engine.agents.coordinator import clean_plan, coordinate
 from crew.engine.agents.critic import review, review_by_support
-from crew.engine.agents.researcher import WebTools, research
+from crew.engine.agents.researcher import research
 from crew.engine.agents.writer import cited_numbers, write
 from crew.engine.events import Event
 from crew.grounding.settle import Thresholds, relevant, settle, similarity_of
 from crew.engine.limits import LimitReached
 from crew.engine.runtime import TurnContext, describe
-from crew.settings import Role, Settings
 from crew.engine.state import Citation, CrewState, Evidence, ResearchTask, numbered_evidence
 from crew.grounding.support import check
 
@@ -145,52 +144,60 @@ def _apply_review(reply: Any, state: CrewState, ctx: TurnContext) -> dict:
     return {"plan": questions}
 
 
-def build_graph(
-    settings: Settings,
-    models: dict[Role, BaseChatModel],
-    tools: WebTools,
-    checkpointer: Any = None,
-):
-    """Compile the crew graph; memory arrives per turn in the runtime context."""
+def _coordinator(state: CrewState, ctx: TurnContext) -> dict:
+    return coordinate(ctx, ctx.models["coordinator"], state["goal"])
 
-    def coordinator_node(state: CrewState, ctx: TurnContext) -> dict:
-        return coordinate(ctx, models["coordinator"], state["goal"])
 
-    def researcher_node(task: ResearchTask, ctx: TurnContext) -> dict:
-        return research(ctx, models["researcher"], tools, task, k=settings.top_k, max_actions=settings.research_steps)
+def _researcher(task: ResearchTask, ctx: TurnContext) -> dict:
+    return research(ctx, ctx.models["researcher"], ctx.tools, task, k=ctx.policy.top_k,
+                    max_actions=ctx.policy.research_steps)
 
-    grounded = Thresholds.from_settings(settings) if settings.grounded else None
 
-    def writer_node(state: CrewState, ctx: TurnContext) -> dict:
-        drafts, verdicts = state.get("drafts", []), state.get("verdicts", [])
-        previous = drafts[-1] if drafts and verdicts else None
-        return write(ctx, models["writer"], state["goal"], numbered_evidence(state.get("findings", [])),
-                     previous, verdicts[-1] if previous is not None else None, state.get("language"),
-                     support_threshold=grounded.support if grounded else None)
+def _writer(state: CrewState, ctx: TurnContext) -> dict:
+    drafts, verdicts = state.get("drafts", []), state.get("verdicts", [])
+    previous = drafts[-1] if drafts and verdicts else None
+    grounded = ctx.policy.grounded
+    return write(ctx, ctx.models["writer"], state["goal"], numbered_evidence(state.get("findings", [])),
+                 previous, verdicts[-1] if previous is not None else None, state.get("language"),
+                 support_threshold=grounded.support if grounded else None)
 
-    def critic_node(state: CrewState, ctx: TurnContext) -> dict:
-        evidence = numbered_evidence(state.get("findings", []))
-        if grounded is not None:
-            # The support check is the first critic: a draft with sentences no source backs goes
-            # back with those sentences named, without spending a model call on it.
-            report = check(state["drafts"][-1], [e["text"] for e in evidence], grounded.support)
-            if report.unsupported:
-                return review_by_support(ctx, report)
-        return review(ctx, models["critic"], state["goal"], evidence, state["drafts"][-1], state.get("language"))
 
+def _critic(state: CrewState, ctx: TurnContext) -> dict:
+    evidence = numbered_evidence(state.get("findings", []))
+    grounded = ctx.policy.grounded
+    if grounded is not None:
+        # The support check is the first critic: a draft with sentences no source backs goes
+        # back with those sentences named, without spending a model call on it.
+        report = check(state["drafts"][-1], [e["text"] for e in evidence], grounded.support)
+        if report.unsupported:
+            return review_by_support(ctx, report)
+    return review(ctx, ctx.models["critic"], state["goal"], evidence, state["drafts"][-1], state.get("language"))
+
+
+def _finish(state: CrewState, runtime: Runtime[TurnContext]) -> dict:
+    policy = runtime.context.policy
+    return finish(state, runtime, max_revisions=policy.max_revisions, grounded=policy.grounded,
+                  support_threshold=policy.support_threshold)
+
+
+def build_graph(checkpointer: Any = None):
+    """Compile the crew graph once: models, tools, limits and memory arrive per turn in the runtime context."""
     graph = StateGraph(CrewState, context_schema=TurnContext)
-    graph.add_node("coordinator", guarded("coordinator", coordinator_node))
+    graph.add_node("coordinator", guarded("coordinator", _coordinator))
     graph.add_node("plan_review", plan_review)
-    graph.add_node("researcher", guarded("researcher", researcher_node))
-    graph.add_node("writer", guarded("writer", writer_node))
-    graph.add_node("critic", guarded("critic", critic_node))
-    graph.add_node("finish", partial(finish, max_revisions=settings.max_revisions, grounded=grounded,
-                                     support_threshold=settings.support_threshold))
+    graph.add_node("researcher", guarded("researcher", _researcher))
+    graph.add_node("writer", guarded("writer", _writer))
+    graph.add_node("critic", guarded("critic", _critic))
+    graph.add_node("finish", _finish)
     graph.add_edge(START, "coordinator")
     graph.add_edge("coordinator", "plan_review")
     graph.add_conditional_edges("plan_review", route_plan, ["researcher", "finish"])
-    graph.add_conditional_edges("researcher", partial(route_after_research, grounded=grounded), ["writer", "finish"])
+    graph.add_conditional_edges(
+        "researcher", lambda state, runtime: route_after_research(state, runtime.context.policy.grounded),
+        ["writer", "finish"])
     graph.add_conditional_edges("writer", route_after_writer, ["critic", "finish"])
-    graph.add_conditional_edges("critic", partial(route_after_critic, max_revisions=settings.max_revisions), ["writer", "finish"])
+    graph.add_conditional_edges(
+        "critic", lambda state, runtime: route_after_critic(state, runtime.context.policy.max_revisions),
+        ["writer", "finish"])
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

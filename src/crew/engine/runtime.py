@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -18,6 +18,11 @@ from crew.engine.limits import Budget, LimitReached
 from crew.retrieval.memory import WorkspaceMemory
 from crew.redact import redact
 from crew.engine.tools import ToolResult
+from crew.grounding.settle import Thresholds
+
+if TYPE_CHECKING:
+    from crew.engine.agents.researcher import WebTools
+    from crew.settings import Role, Settings
 
 Emit = Callable[[Event], None]
 T = TypeVar("T")
@@ -75,14 +80,38 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+@dataclass(frozen=True)
+class Policy:
+    """The knobs of one turn that the graph's nodes and routes read (from that turn's settings)."""
+
+    top_k: int = 4
+    research_steps: int = 2
+    max_revisions: int = 2
+    grounded: Thresholds | None = None  # None: the writer's draft as written (free generation)
+    support_threshold: float = Thresholds().support
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "Policy":
+        return cls(top_k=settings.top_k, research_steps=settings.research_steps, max_revisions=settings.max_revisions,
+                   grounded=Thresholds.from_settings(settings) if settings.grounded else None,
+                   support_threshold=settings.support_threshold)
+
+
 @dataclass
 class TurnContext:
-    """What every node of one turn shares; given to the graph as LangGraph's runtime context."""
+    """Everything one turn's nodes receive: LangGraph's runtime context for the compiled graph.
+
+    The graph is compiled once; what a person's settings choose per turn (models per role, tools,
+    limits, knobs) and the turn's own workspace memory, budget and event sink travel here.
+    """
 
     turn_id: str
     memory: WorkspaceMemory
     budget: Budget
     emit: Emit
+    models: "dict[Role, BaseChatModel]" = field(default_factory=dict)
+    tools: "WebTools | None" = None
+    policy: Policy = field(default_factory=Policy)
 
     def step(self, agent: str, kind: str, label: str = "") -> "Step":
         return Step(self, agent, kind, label)

@@ -17,6 +17,7 @@ from crew.evaluation.questions import Question, check_questions, parse_questions
 if TYPE_CHECKING:
     from crew.retrieval.memory import Hit
     from crew.engine.service import Crew, Turn
+    from crew.settings import Settings
 
 # (workspace, query, k) -> the k best passages.
 Search = Callable[[str, str, int], "list[Hit]"]
@@ -50,7 +51,8 @@ class Evaluation:
 
     def __init__(self, crew: "Crew", workspace: str, questions: list[Question], *, k: int = 5, answers: bool = True,
                  search: Search | None = None, thread_id: str = THREAD_ID,
-                 detect: Callable[[str], str | None] = language_code) -> None:
+                 detect: Callable[[str], str | None] = language_code, settings: "Settings | None" = None,
+                 models: dict | None = None) -> None:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.crew = crew
@@ -61,6 +63,8 @@ class Evaluation:
         self.search = search or crew.search_documents
         self.thread_id = thread_id
         self.detect = detect
+        self.settings = settings  # the asking person's (their models, limits); the crew's by default
+        self.models = models
         self._cancel = threading.Event()
         self._turn: "Turn | None" = None
         self._lock = threading.Lock()
@@ -109,7 +113,9 @@ class Evaluation:
                 passages[h.source].append(h.text)
         if not self.answers:
             return result
-        turn = self.crew.run_turn(self.workspace, self.thread_id, question.text)
+        # An evaluation's turns are traced but kept out of the chat history.
+        turn = self.crew.run_turn(self.workspace, self.thread_id, question.text, settings=self.settings,
+                                  models=self.models, save_chat=False)
         with self._lock:
             if self.cancelled:
                 return None

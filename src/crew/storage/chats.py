@@ -111,12 +111,17 @@ class ChatStore(SqlStore):
         rows = self.rows("SELECT DISTINCT workspace FROM chats ORDER BY workspace")
         return [r["workspace"] for r in rows]
 
-    def create(self, workspace: str, title: str = "New chat", review_plan: bool = False) -> Chat:
+    def create(self, workspace: str, title: str = "New chat", review_plan: bool = False,
+               chat_id: str | None = None) -> Chat:
+        """Start a chat; `chat_id` names it (a caller's own id) unless another chat has it, else an id is drawn."""
         now = time.time()
-        chat = Chat(uuid.uuid4().hex[:16], workspace, title_from(title), now, now, review_plan)
-        self.run("INSERT INTO chats(chat_id, workspace, title, created, updated, review_plan) VALUES (?,?,?,?,?,?)",
-                   (chat.chat_id, workspace, chat.title, now, now, int(review_plan)))
-        return chat
+        for candidate in (chat_id, uuid.uuid4().hex[:16]):
+            if candidate and self.run(
+                "INSERT INTO chats(chat_id, workspace, title, created, updated, review_plan) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT(chat_id) DO NOTHING", (candidate, workspace, title_from(title), now, now, int(review_plan)),
+            ):
+                return Chat(candidate, workspace, title_from(title), now, now, review_plan)
+        raise RuntimeError("could not draw a free chat id")
 
     def list(self, workspace: str, limit: int = 200) -> list[Chat]:
         rows = self.rows("SELECT * FROM chats WHERE workspace = ? ORDER BY updated DESC LIMIT ?", (workspace, limit))

@@ -1,20 +1,21 @@
 """Record every turn as a tree of spans (turn -> agent step -> model or tool call) in SQLite.
 
-The trace is built from the same events the UI renders, so what a person saw live and what the
-Traces page shows afterwards cannot disagree. Every read is scoped to one workspace.
+The spans come from the one reducer the UI and the CLI read too (crew.engine.reducer), so what a
+person saw live and what the Traces page shows afterwards cannot disagree. Every read is scoped to one workspace.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from crew.storage.sql import SqlStore
-from crew.engine.events import Event
 from crew.redact import redact
+from crew.storage.sql import SqlStore
+
+if TYPE_CHECKING:
+    from crew.engine.reducer import Span, TurnFold
 
 PriceFn = Callable[[str, int, int], float]  # (model, tokens_in, tokens_out) -> USD
 
@@ -84,68 +85,32 @@ class TraceStore(SqlStore):
             for sql, args in statements:
                 tx.run(sql, _redacted(args))
 
-    def start_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, model: str) -> None:
-        """Open a turn's trace; a turn resumed after a plan review reopens its own (same id)."""
-        now = time.time()
-        self._write(
-            ("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)"
-             " ON CONFLICT(turn_id) DO UPDATE SET status = 'running', ended = NULL",
-             (turn_id, workspace, thread_id, goal, now, model)),
-            ("INSERT INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start) VALUES (?,?,?,?,?,?,?,?)"
-             " ON CONFLICT(span_id) DO UPDATE SET status = 'running', end = NULL",
-             (turn_id, turn_id, None, workspace, "turn", "crew", goal[:200], now)),
-        )
+    def write(self, workspace: str, turn: "TurnFold", spans: list["Span"]) -> None:
+        """Store the spans one event changed (crew.engine.reducer folded them), as one transaction.
 
-    def record(self, workspace: str, event: Event) -> None:
-        """Fold one event into the span tree (token events are too fine-grained to store)."""
-        k = event.kind
-        if k == "step_started":
-            self._open(workspace, event, "step", event.text or event.data.get("step", ""))
-        elif k == "step_finished":
-            self._close(event, event.data.get("status", "ok"), event.data.get("error", ""), event.tokens_in, event.tokens_out)
-        elif k == "tool_call":
-            self._open(workspace, event, "tool", event.text, {"args": event.data.get("args", {})})
-        elif k == "tool_result":
-            self._close(event, "ok" if event.data.get("ok") else "error", "" if event.data.get("ok") else event.text[:500],
-                        attrs={"result": event.text[:2000], "hits": event.data.get("hits", 0)})
-        elif k == "llm_call":
-            model = event.data.get("model", "")
-            cost = self._price(model, event.tokens_in, event.tokens_out)
-            self._write(
-                ("INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
-                 " tokens_in, tokens_out, cost, status, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 (event.span_id, event.turn_id, event.parent_id, workspace, "llm", event.agent, event.text,
-                  event.ts - event.ms / 1000, event.ts, event.tokens_in, event.tokens_out, cost, "ok",
-                  json.dumps({"model": model}))),
-                ("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ?"
-                 " WHERE turn_id = ?", (event.tokens_in, event.tokens_out, cost, event.turn_id)),
-            )
-
-    def _open(self, workspace: str, event: Event, kind: str, name: str, attrs: dict | None = None) -> None:
-        self._write((
-            "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, attrs) VALUES (?,?,?,?,?,?,?,?,?)",
-            (event.span_id, event.turn_id, event.parent_id, workspace, kind, event.agent, name[:300], event.ts, json.dumps(attrs or {})),
-        ))
-
-    def _close(self, event: Event, status: str, error: str = "", tokens_in: int = 0, tokens_out: int = 0, attrs: dict | None = None) -> None:
-        with self.transaction() as tx:  # read the span's attributes and write them back as one
-            row = tx.row("SELECT attrs FROM spans WHERE span_id = ?", (event.span_id,))
-            merged = {**json.loads(row["attrs"]), **(attrs or {})} if row else (attrs or {})
-            tx.run(
-                "UPDATE spans SET end = ?, status = ?, error = ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?,"
-                " attrs = ? WHERE span_id = ?",
-                _redacted((event.ts, status, error[:1000], tokens_in, tokens_out, json.dumps(merged), event.span_id)),
-            )
-
-    def end_turn(self, turn_id: str, status: str, limit_hit: str | None, error: str | None) -> None:
-        now = time.time()
-        self._write(
-            ("UPDATE traces SET ended = ?, status = ?, limit_hit = ?, error = ? WHERE turn_id = ?",
-             (now, status, limit_hit, error, turn_id)),
-            ("UPDATE spans SET end = ?, status = ?, error = ? WHERE span_id = ?", (now, status, error or "", turn_id)),
-            # Spans a stopped turn left open end with it.
-            ("UPDATE spans SET end = ?, status = 'stopped' WHERE turn_id = ? AND end IS NULL", (now, turn_id)),
-        )
+        The turn's own span carries the turn's row (goal, status, how it ended); a model call's
+        span adds its tokens and estimated cost to the turn's totals.
+        """
+        with self.transaction() as tx:
+            for span in spans:
+                cost = 0.0
+                if span.kind == "turn":
+                    tx.run("INSERT INTO traces(turn_id, workspace, thread_id, goal, started, model) VALUES (?,?,?,?,?,?)"
+                           " ON CONFLICT(turn_id) DO NOTHING",
+                           _redacted((turn.turn_id, workspace, turn.chat_id, turn.goal, span.start, turn.model)))
+                    tx.run("UPDATE traces SET ended = ?, status = ?, limit_hit = ?, error = ? WHERE turn_id = ?",
+                           _redacted((span.end, span.status, turn.limit_hit if span.end else None,
+                                      turn.error if span.end else None, turn.turn_id)))
+                elif span.kind == "llm":
+                    cost = self._price(span.attrs.get("model", ""), span.tokens_in, span.tokens_out)
+                    tx.run("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ?"
+                           " WHERE turn_id = ?", (span.tokens_in, span.tokens_out, cost, span.turn_id))
+                tx.run(
+                    "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
+                    " tokens_in, tokens_out, cost, status, error, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    _redacted((span.span_id, span.turn_id, span.parent_id, workspace, span.kind, span.agent,
+                               span.name[:300], span.start, span.end, span.tokens_in, span.tokens_out, cost,
+                               span.status, span.error[:1000], json.dumps(span.attrs))))
 
     def turns(self, workspace: str, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.rows("SELECT * FROM traces WHERE workspace = ? ORDER BY started DESC LIMIT ?", (workspace, limit))
