@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crew.engine.service import Crew, EmptyGoal, NotPaused, Turn
-from crew.models.providers import ModelSpecError
+from crew import Crew, EmptyGoal, NotPaused, Turn
+from crew import ModelSpecError
 from crew.presentation.library_rows import progress_label, summary_line
 from crew.presentation.safe_text import md, plain, rich
 from crew.storage.chats import Chat, ChatStore

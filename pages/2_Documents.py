@@ -14,7 +14,7 @@ import streamlit as st
 
 from crew.documents.ingest import upload_limit_mb
 from crew.presentation.library_rows import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
-from crew.engine.service import Crew
+from crew import Crew
 from crew.settings import Settings
 from crew.documents.uploads import FileUpload, UploadJob, Uploads
 from crew.presentation.safe_text import md, plain

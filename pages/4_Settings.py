@@ -12,7 +12,7 @@ from collections import Counter
 
 import streamlit as st
 
-from crew.models.providers import PROVIDERS, ModelSpecError, split_spec
+from crew import PROVIDERS, ModelSpecError, split_spec
 from crew.presentation.safe_text import md, plain
 from crew.settings import APP_DIR, ROLES, Settings
 from crew.presentation.secrets import mask_secret

@@ -19,7 +19,7 @@ from crew.evaluation.metrics import summarize
 from crew.evaluation.questions import FORMAT, QuestionFileError
 from crew.evaluation.report import chart_rows, headline
 from crew.evaluation.runner import Evaluation, load_questions
-from crew.models.providers import ModelSpecError
+from crew import ModelSpecError
 from crew.presentation.safe_text import md, plain
 from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup
 from pages.common.crew_access import get_crew, models_for

@@ -12,7 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from crew.storage.chats import ChatStore
 from crew.faults import explain_for
-from crew.models.providers import is_embedded
+from crew import is_embedded
 from crew.presentation.safe_text import md, plain
 from crew.settings import ROLES, Settings
 from pages.common.crew_access import chat_store, session_settings

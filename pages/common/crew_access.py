@@ -15,8 +15,8 @@ import streamlit as st
 from langchain_core.language_models import BaseChatModel
 
 from crew.documents.uploads import Uploads
-from crew.engine.service import Crew
-from crew.retrieval.embeddings import Embedder
+from crew import Crew
+from crew import Embedder
 from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
 from crew.storage.traces import TraceStore

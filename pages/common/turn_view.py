@@ -13,9 +13,9 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from crew.engine.events import Event
-from crew.engine.turn import Turn
-from crew.engine.state import source_label
+from crew import Event
+from crew import Turn
+from crew import source_label
 from crew.presentation.safe_text import SafeStream, md, plain, rich, safe_url
 from crew.presentation.turn_view import StepView, TurnView, answer_markdown
 from pages.common.chrome import TRACES_PAGE

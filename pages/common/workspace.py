@@ -12,7 +12,7 @@ import streamlit as st
 
 from crew.storage.chats import ChatStore
 from crew.identity import workspace_for_user
-from crew.retrieval.memory import WorkspaceError, check_workspace
+from crew import WorkspaceError, check_workspace
 from crew.presentation.safe_text import md, plain
 
 DEFAULT = "default"

@@ -52,8 +52,8 @@ def _settings(model: str | None):
 
 
 def _crew(settings):
-    from crew.engine.service import Crew
-    from crew.models.providers import ModelSpecError
+    from crew import Crew
+    from crew import ModelSpecError
 
     crew = Crew.from_settings(settings)
     try:
@@ -64,8 +64,8 @@ def _crew(settings):
 
 
 def _memory(settings, workspace: str):
-    from crew.retrieval.embeddings import Embedder
-    from crew.retrieval.memory import Memory, WorkspaceError, chroma_client
+    from crew import Embedder
+    from crew import Memory, WorkspaceError, chroma_client
 
     try:
         return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder()).workspace(workspace)
@@ -74,9 +74,9 @@ def _memory(settings, workspace: str):
 
 
 def cmd_run(args) -> tuple[object, int]:
-    from crew.retrieval.memory import StaleVectors, WorkspaceError
-    from crew.engine.service import EmptyGoal, TurnInProgress
-    from crew.engine.state import source_label
+    from crew import StaleVectors, WorkspaceError
+    from crew import EmptyGoal, TurnInProgress
+    from crew import source_label
 
     if not args.goal.strip():
         raise UsageError("the goal is empty: say what the crew should find out")
@@ -140,7 +140,7 @@ def cmd_search(args) -> tuple[object, int]:
         raise UsageError("the query is empty")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    from crew.retrieval.memory import StaleVectors
+    from crew import StaleVectors
 
     memory = _memory(_settings(None), args.workspace)
     try:
@@ -202,7 +202,7 @@ def _trace_text(doc: dict) -> str:
 
 
 def cmd_traces(args) -> tuple[object, int]:
-    from crew.retrieval.memory import WorkspaceError, check_workspace
+    from crew import WorkspaceError, check_workspace
     from crew.storage.traces import TraceStore, price_table
     from crew.presentation.trace_view import money, trace_document
 
@@ -255,7 +255,7 @@ def cmd_eval(args) -> tuple[object, int]:
     from crew.evaluation.questions import QuestionFileError
     from crew.evaluation.report import text_report
     from crew.evaluation.runner import Evaluation, load_questions
-    from crew.retrieval.memory import WorkspaceError
+    from crew import WorkspaceError
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
