@@ -154,8 +154,9 @@ def test_library_refuses_bad_workspace_names(store):
 def test_crew_methods_go_through_the_library(settings):
     from crew.models.fake import FakeCrewModel
     from crew.engine.service import Crew
+    from crew.settings import ROLES
 
-    crew = Crew.from_settings(settings, models={r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")})
+    crew = Crew.from_settings(settings, models={r: FakeCrewModel() for r in ROLES})
     stages = []
     res = crew.ingest("default", "tea.md", TEA, progress=lambda s, f: stages.append(s))
     assert res.status == "ok" and "embedding" in stages
@@ -170,8 +171,9 @@ def test_a_crew_with_other_settings_shares_the_library(settings):
     """Every session's settings make a crew; they must not each open the library's database again."""
     from crew.models.fake import FakeCrewModel
     from crew.engine.service import Crew
+    from crew.settings import ROLES
 
-    models = {r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")}
+    models = {r: FakeCrewModel() for r in ROLES}
     crew = Crew.from_settings(settings, models=models)
     other = crew.with_settings(settings.model_copy(update={"max_revisions": 0}), models=models)
     assert other.library() is crew.library()

@@ -5,8 +5,8 @@ import threading
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.engine.agents.researcher import ResearchAction, WebTools
-from crew.models.fake import ScriptedChatModel
 from crew.engine.tools import ToolResult
+from tests.doubles import ScriptedChatModel
 
 
 def steps(events):
