@@ -15,13 +15,11 @@ import streamlit as st
 
 from crew.presentation.safe_text import md, plain
 from crew.presentation.trace_view import money, timeline_rows, trace_document
+from crew.roles import colours
 from pages.common.chrome import CHAT_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import trace_store
 
-AGENT_COLORS = {
-    "crew": "#868e96", "coordinator": "#3b5bdb", "researcher": "#2f9e44", "writer": "#e8590c",
-    "critic": "#ae3ec9", "person": "#f59f00",
-}
+AGENT_COLORS = colours()  # each actor's colour, from the roles table
 
 
 page = page_setup("Traces", layout="wide")

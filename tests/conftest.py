@@ -53,8 +53,8 @@ def offline_env(monkeypatch, tmp_path):
     monkeypatch.setenv("CREW_WEB_SEARCH", "false")
     for var in ("CREW_MODEL", "CHROMA_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    for role in ("COORDINATOR", "RESEARCHER", "WRITER", "CRITIC"):
-        monkeypatch.delenv(f"CREW_MODEL_{role}", raising=False)
+    for role in ROLES:
+        monkeypatch.delenv(f"CREW_MODEL_{role.upper()}", raising=False)
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def make_crew(tmp_path, embedder):
     rewrite them is off unless a test asks for `grounded=True` (tests/engine/test_grounding.py).
     """
     from crew.engine.agents.researcher import WebTools
-    from crew.models.fake import ScriptedChatModel
+    from tests.doubles import ScriptedChatModel
     from crew.engine.service import Crew
 
     def make(models: dict[str, Any] | None = None, tools: WebTools | None = None, **overrides) -> Crew:

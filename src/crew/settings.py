@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -13,8 +13,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-ROLES = ("coordinator", "researcher", "writer", "critic")
-Role = Literal["coordinator", "researcher", "writer", "critic"]
+from crew.roles import AGENTS
+
+ROLES: tuple[str, ...] = tuple(role.name for role in AGENTS)
+Role = Literal[ROLES]  # type: ignore[valid-type]  # the agents' names, as crew.roles lists them
 
 # Estimated USD per million tokens (input, output), matched by the longest model-name prefix.
 # A rough public list price, for the Traces page's estimate only; anything not listed (local,
@@ -37,7 +39,18 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 APP_DIR = Path(__file__).resolve().parents[2]
 
 
-class Settings(BaseSettings):
+# One model override per agent role (CREW_MODEL_<ROLE>), a field per row of crew.roles.AGENTS, so a
+# new role needs no edit here.
+RoleModels = create_model(
+    "RoleModels",
+    __base__=BaseSettings,
+    **{role.model_field: (str | None, Field(None, description=f"Model of the {role.title.lower()}, who {role.job}; "
+                                                               "unset: the crew-wide model"))
+       for role in AGENTS},
+)
+
+
+class Settings(RoleModels):  # type: ignore[valid-type,misc]
     """Configuration of one Crew process; agents receive what they need from it, never read env."""
 
     model_config = SettingsConfigDict(
@@ -45,10 +58,6 @@ class Settings(BaseSettings):
     )
 
     model: str = "local"
-    model_coordinator: str | None = None
-    model_researcher: str | None = None
-    model_writer: str | None = None
-    model_critic: str | None = None
 
     data_dir: Path = APP_DIR / "data"
     chroma_host: str | None = Field(

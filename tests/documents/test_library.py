@@ -154,8 +154,9 @@ def test_library_refuses_bad_workspace_names(store):
 def test_crew_methods_go_through_the_library(settings):
     from crew.models.fake import FakeCrewModel
     from crew.engine.service import Crew
+    from crew.settings import ROLES
 
-    crew = Crew.from_settings(settings, models={r: FakeCrewModel() for r in ("coordinator", "researcher", "writer", "critic")})
+    crew = Crew.from_settings(settings, models={r: FakeCrewModel() for r in ROLES})
     stages = []
     res = crew.ingest("default", "tea.md", TEA, progress=lambda s, f: stages.append(s))
     assert res.status == "ok" and "embedding" in stages

@@ -12,15 +12,15 @@ import pytest
 from crew.engine.agents.coordinator import Plan
 from crew.models.providers import embedded_gguf
 from crew.models.local import LocalChatModel
+from crew.settings import ROLES
 from tests.servers import free_port, run_cli
 
 pytestmark = pytest.mark.slow
-ROLES = {"coordinator", "researcher", "writer", "critic"}
 
 
 def assert_cited_answer(doc):
     assert doc["answer"].strip()
-    assert ROLES <= {s["agent"] for s in doc["steps"]}
+    assert set(ROLES) <= {s["agent"] for s in doc["steps"]}
     numbers = {c["n"] for c in doc["citations"]}
     assert {int(n) for n in re.findall(r"\[(\d+)\]", doc["answer"])} <= numbers
     assert sum(s["tokens_out"] for s in doc["steps"]) > 0

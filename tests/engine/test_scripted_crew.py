@@ -1,12 +1,16 @@
 """A scripted model drives whole turns; the tests assert the exact order of the crew's steps."""
 
 import threading
+from typing import get_args
 
 from crew.engine.agents.coordinator import Plan
-from crew.engine.agents.critic import Review
+from crew.engine.agents.critic import MAX_NOTES, Review
+from crew.engine.agents.prompts import language_rule
 from crew.engine.agents.researcher import ResearchAction, WebTools
-from crew.models.fake import ScriptedChatModel
+from crew.engine.events import EventKind
 from crew.engine.tools import ToolResult
+from crew.settings import ROLES
+from tests.doubles import ScriptedChatModel
 
 
 def steps(events):
@@ -150,17 +154,42 @@ def test_stop_ends_the_turn_at_once_with_the_work_so_far(make_crew):
 
 
 def test_every_role_is_told_the_language_of_the_goal(make_crew, remember):
-    coordinator = ScriptedChatModel(responses=[Plan(subquestions=["cafeína del té verde"])])
-    writer = ScriptedChatModel(responses=["Una taza tiene unos 30 mg [1]."])
-    critic = ScriptedChatModel(responses=[Review(decision="approve")])
-    crew = make_crew({"coordinator": coordinator, "writer": writer, "critic": critic})
+    spanish = language_rule("Spanish")
+    models = {
+        "coordinator": ScriptedChatModel(responses=[Plan(subquestions=["cafeína del té verde"])]),
+        "researcher": ScriptedChatModel(responses=[ResearchAction(action="done")]),
+        "writer": ScriptedChatModel(responses=["Una taza tiene unos 30 mg [1]."]),
+        "critic": ScriptedChatModel(responses=[Review(decision="approve")]),
+    }
+    crew = make_crew(models, tools=WebTools(web_search=lambda q: ToolResult(True, "none"), fetch_page=None),
+                     research_steps=1)
     remember(crew, "es", "A cup of green tea has about 30 mg of caffeine.")
     result = crew.run_turn("es", "t", "¿Cuánta cafeína tiene una taza de té verde?").run()
-    assert result.status == "done"
-    for model in (coordinator, writer):
-        assert "write in Spanish" in model.calls[0]["messages"][0].content
-    assert "notes in Spanish" in critic.calls[0]["messages"][0].content
+    assert result.status == "done", result.error
+    for role in ROLES:  # a new role's model must be asked, and told, here too
+        calls = crew.models[role].calls
+        assert calls, f"the {role} was never asked"
+        assert all(spanish in call["messages"][0].content for call in calls), role
     english = make_crew({"coordinator": ScriptedChatModel(responses=[Plan(subquestions=["q"])]),
                          "writer": ScriptedChatModel(responses=["a"]), "critic": ScriptedChatModel(responses=[Review(decision="approve")])})
     english.run_turn("en", "t", "How much caffeine is in a cup of green tea?").run()
-    assert "write in English" in english.models["writer"].calls[0]["messages"][0].content
+    assert language_rule("English") in english.models["writer"].calls[0]["messages"][0].content
+
+
+def test_every_event_kind_a_turn_emits_is_declared(make_crew, remember):
+    crew = make_crew({"coordinator": [Plan(subquestions=["q"])], "writer": ["Green tea has caffeine [1]."],
+                      "critic": [Review(decision="approve")]})
+    remember(crew, "w", "Green tea has caffeine.")
+    kinds = {e.kind for e in crew.run_turn("w", "t", "Does green tea have caffeine?")}
+    assert "findings" in kinds and kinds <= set(get_args(EventKind))
+
+
+def test_the_critic_keeps_as_many_notes_as_its_schema_allows(make_crew, remember):
+    many = [f"Fix point {i}." for i in range(MAX_NOTES + 2)]
+    crew = make_crew({"coordinator": [Plan(subquestions=["q"])], "writer": ["a [1].", "b [1]."],
+                      "critic": [Review(decision="revise", notes=many), Review(decision="approve")]})
+    remember(crew, "w", "Green tea has caffeine.")
+    verdicts = [e for e in crew.run_turn("w", "t", "goal") if e.kind == "verdict"]
+    assert verdicts[0].data["notes"] == many[:MAX_NOTES]
+    assert Review.model_json_schema()["properties"]["notes"]["maxItems"] == MAX_NOTES
+    assert f"up to {MAX_NOTES} concrete notes" in crew.models["critic"].calls[0]["messages"][0].content

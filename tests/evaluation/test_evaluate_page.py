@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
-from crew.models.fake import ScriptedChatModel
 from pages.common.crew_access import MODELS_HOOK
+from tests.doubles import ScriptedChatModel
 from tests.evaluation.conftest import QUESTIONS
 from tests.servers import APP
 

@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessage
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.engine.agents.researcher import ResearchAction, WebTools
-from crew.models.fake import ScriptedChatModel
 from crew.engine.tools import ToolResult
+from tests.doubles import ScriptedChatModel
 
 
 def forever(make_reply):

@@ -13,7 +13,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
-from crew.models.fake import ScriptedChatModel
+from crew.settings import ROLES
+from tests.doubles import ScriptedChatModel
 
 
 class RateLimited(Exception):
@@ -23,7 +24,7 @@ class RateLimited(Exception):
 
 
 def crew_with(make_crew, remember_text=True, **models_and_settings):
-    roles = {k: models_and_settings.pop(k) for k in ("coordinator", "researcher", "writer", "critic") if k in models_and_settings}
+    roles = {k: models_and_settings.pop(k) for k in ROLES if k in models_and_settings}
     crew = make_crew(roles, **models_and_settings)
     if remember_text:
         crew.ingest("w", "tea.md", b"Green tea contains catechins such as EGCG.")

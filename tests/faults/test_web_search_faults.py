@@ -13,8 +13,8 @@ from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.engine.agents.researcher import ResearchAction, WebTools
-from crew.models.fake import ScriptedChatModel
 from crew.engine.tools.web_search import web_search
+from tests.doubles import ScriptedChatModel
 
 
 class Search:

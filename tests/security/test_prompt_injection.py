@@ -18,11 +18,11 @@ from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.engine.agents.prompts import DATA_RULE, evidence_block
 from crew.engine.agents.researcher import ResearchAction, WebTools
-from crew.models.fake import ScriptedChatModel
 from crew.retrieval.memory import Hit
 from crew.engine.state import Evidence
 from crew.engine.tools import ToolResult
 from crew.engine.tools.fetch_page import fetch_page
+from tests.doubles import ScriptedChatModel
 
 from .conftest import LabTransport, resolver
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crew.models.fake import ScriptedChatModel
 from crew.settings import ROLES, Settings
 from pages.common.crew_access import MODELS_HOOK, get_crew
+from tests.doubles import ScriptedChatModel
 from tests.servers import APP
 
 TEA = (b"# Green tea\n\nGreen tea is made from the unoxidised leaves of Camellia sinensis. "

@@ -15,6 +15,7 @@ EventKind = Literal[
     "tool_result",
     "token",
     "plan",
+    "findings",  # a researcher's passages for its sub-question
     "draft",
     "verdict",
     "final",

@@ -12,13 +12,11 @@ from typing import Any, ClassVar
 
 from crew.engine.reducer import Step, TurnFold
 from crew.presentation.safe_text import Md, md, plain, safe_url
+from crew.roles import icons
 from crew.engine.state import source_label
 
-# Streamlit's bundled Material Symbols, so labels look the same without an emoji font.
-AGENT_ICONS = {
-    "coordinator": ":material/explore:", "researcher": ":material/travel_explore:", "writer": ":material/edit_note:",
-    "critic": ":material/balance:", "person": ":material/person:", "crew": ":material/groups:",
-}
+# Each actor's Material Symbol, from the roles table (crew.roles).
+AGENT_ICONS = icons()
 
 
 # Citations and export ------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
-from crew.engine.agents.prompts import json_rule, language_rule
+from crew.engine.agents.prompts import system
 from crew.models.language import detect
 from crew.engine.runtime import TurnContext
 
@@ -28,13 +28,12 @@ class Plan(BaseModel):
 SYSTEM = (
     "You are the coordinator of a research crew. Split the person's goal into 1 to "
     f"{MAX_QUESTIONS} short research questions that together answer it; one is enough for a "
-    "simple goal. {language} "
+    "simple goal."
 )
 
 
 def messages(goal: str, language: str | None = None) -> list:
-    system = SYSTEM.format(language=language_rule(language)) + json_rule(Plan)
-    return [SystemMessage(content=system), HumanMessage(content=f"Goal: {goal}")]
+    return [system(SYSTEM, language, Plan), HumanMessage(content=f"Goal: {goal}")]
 
 
 def clean_plan(questions: list[str], goal: str) -> list[str]:

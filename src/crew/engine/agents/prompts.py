@@ -1,4 +1,5 @@
-"""Render the evidence block every role reads, fenced so quoted text is never taken as orders."""
+"""Render what every role's prompt shares: its system message (with the language rule) and the evidence
+block, fenced so quoted text is never taken as orders."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import re
 from functools import lru_cache
 
+from langchain_core.messages import SystemMessage
 from pydantic import BaseModel
 
 from crew.engine.state import Evidence, source_label
@@ -24,6 +26,17 @@ def language_rule(language: str | None) -> str:
     if not language:
         return LANGUAGE_RULE
     return f"The question is written in {language}: write in {language}, whatever the language of the sources."
+
+
+def system(instructions: str, language: str | None, schema: type[BaseModel] | None = None) -> SystemMessage:
+    """A role's system message: its instructions, the goal's language, and its reply schema if it has one.
+
+    Every role's prompt is built here, so every agent is told to write in the goal's language.
+    """
+    parts = [instructions.strip(), language_rule(language)]
+    if schema is not None:
+        parts.append(json_rule(schema))
+    return SystemMessage(content=" ".join(parts))
 
 
 def _defang(text: str) -> str:

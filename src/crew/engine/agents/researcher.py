@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
-from crew.engine.agents.prompts import DATA_RULE, evidence_block, json_rule
+from crew.engine.agents.prompts import DATA_RULE, evidence_block, system
+from crew.models.language import detect
 from crew.retrieval.memory import Chunk, Hit
 from crew.engine.runtime import TurnContext
 from crew.engine.state import Evidence, ResearchTask
@@ -37,7 +38,7 @@ class WebTools:
 
 SYSTEM = (
     "You are a researcher. Decide the next action to answer the question. Actions: {actions}. "
-    "Say done when the sources answer the question. " + DATA_RULE + " "
+    "Say done when the sources answer the question. " + DATA_RULE
 )
 DESCRIPTIONS = {
     "web_search": "web_search (argument: a search query)",
@@ -68,9 +69,11 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
                            lambda: search_memory(ctx.memory, task["question"], k=k))
         found += _evidence(result.hits, task["index"], 0)
         allowed = tools.allowed()
+        # The goal's language, as the coordinator detected it from the same goal: queries in it.
+        language = detect(task["goal"]) if allowed else None
         for _ in range(max_actions if allowed else 0):
             prompt = [
-                SystemMessage(content=SYSTEM.format(actions=", ".join([DESCRIPTIONS[a] for a in allowed] + ["done"])) + json_rule(ResearchAction)),
+                system(SYSTEM.format(actions=", ".join([DESCRIPTIONS[a] for a in allowed] + ["done"])), language, ResearchAction),
                 HumanMessage(content=f"Question: {task['question']}\n\nSources so far:\n{evidence_block(found, 300)}\n\nNext action?"),
             ]
             action = step.structured(model, ResearchAction, prompt)

@@ -6,9 +6,9 @@ import re
 import unicodedata
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 
-from crew.engine.agents.prompts import DATA_RULE, evidence_block, fenced, language_rule
+from crew.engine.agents.prompts import DATA_RULE, evidence_block, fenced, system
 from crew.engine.runtime import TurnContext
 from crew.engine.state import Citation, Evidence, Verdict
 from crew.grounding.support import check
@@ -16,7 +16,7 @@ from crew.grounding.support import check
 SYSTEM = (
     "You are the writer of a research crew. Answer the question using only the numbered sources. "
     "After each sentence, put the number of its source in square brackets, like [1]. If the "
-    "sources do not answer the question, say so plainly. {language} " + DATA_RULE
+    "sources do not answer the question, say so plainly. " + DATA_RULE
 )
 _REF = re.compile(r"\[(\d{1,3})\]")
 _SOURCE_REF = re.compile(r"\[(?:source|fuente|ref)\s*(\d{1,3})\]", re.I)
@@ -68,7 +68,7 @@ def messages(goal: str, evidence: list[Evidence], previous: str | None, verdict:
                  "Write the improved answer, citing sources like [1].")
     else:
         text += "Write a short answer to the question, citing sources like [1]."
-    return [SystemMessage(content=SYSTEM.format(language=language_rule(language))), HumanMessage(content=text)]
+    return [system(SYSTEM, language), HumanMessage(content=text)]
 
 
 def cited_numbers(answer: str, n_evidence: int) -> list[int]:
