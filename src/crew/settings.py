@@ -1,9 +1,14 @@
-"""Hold every setting in one object, read from the environment and `.streamlit/secrets.toml`."""
+"""Hold every setting in one object, read from the environment and `.streamlit/secrets.toml`.
+
+Each setting is said once, on its field: default, bounds, help (`description`), and where the
+Settings page shows it, its label (`title`) and widget hints (`on_page`). Limits, parsers, the
+page and the CLI read them from here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
@@ -37,6 +42,28 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 APP_DIR = Path(__file__).resolve().parents[2]
 
 
+class OnPage(TypedDict, total=False):
+    """Where and how the Settings page shows a field; kept in the field's `json_schema_extra`.
+
+    The widget follows the field's type (int or float: a number input, bool: a toggle), its label
+    is the field's title, its help the description, and its bounds the field's ge/le.
+    """
+
+    page: str  # the section of the Settings page that shows the field, e.g. "limits"
+    step: float  # the number input's step
+    page_max: float  # the input's upper end where the field itself has none (le)
+
+
+def on_page(page: str, *, step: float | None = None, page_max: float | None = None) -> dict[str, Any]:
+    """Mark a field as shown on the Settings page: `Field(..., json_schema_extra=on_page("limits"))`."""
+    shown = OnPage(page=page)
+    if step is not None:
+        shown["step"] = step
+    if page_max is not None:
+        shown["page_max"] = page_max
+    return dict(shown)
+
+
 class Settings(BaseSettings):
     """Configuration of one Crew process; agents receive what they need from it, never read env."""
 
@@ -58,23 +85,53 @@ class Settings(BaseSettings):
         8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port")
     )
 
-    # Limits every turn obeys.
-    max_revisions: int = Field(2, ge=0, le=10)
-    max_steps: int = Field(40, ge=1)
-    max_tool_calls: int = Field(30, ge=0)
-    token_budget: int = Field(60_000, ge=1)
-    timeout_s: float = Field(300.0, gt=0)
-    loop_repeats: int = Field(3, ge=2)
-    research_steps: int = Field(2, ge=0, le=6)
-    # Transient model and memory failures: tries in all, and the first backoff wait (it doubles).
-    retry_attempts: int = Field(3, ge=1, le=10)
-    retry_wait_s: float = Field(0.5, ge=0, le=30)
+    # Limits every turn obeys (crew.engine.limits.Limits.from_settings reads them).
+    max_revisions: int = Field(
+        2, ge=0, le=10, title="Max revision rounds", description="How often the critic may send a draft back.",
+        json_schema_extra=on_page("limits", step=1),
+    )
+    max_steps: int = Field(
+        40, ge=1, title="Max agent steps", description="Agent actions a turn may take.",
+        json_schema_extra=on_page("limits", step=1, page_max=500),
+    )
+    max_tool_calls: int = Field(
+        30, ge=0, title="Max tool calls", description="Searches and page fetches a turn may make.",
+        json_schema_extra=on_page("limits", step=1, page_max=500),
+    )
+    token_budget: int = Field(
+        60_000, ge=1, title="Token budget per turn", description="Model tokens in + out a turn may spend.",
+        json_schema_extra=on_page("limits", step=1_000, page_max=5_000_000),
+    )
+    timeout_s: float = Field(
+        300.0, ge=1.0, title="Timeout per turn (s)", description="Wall-clock limit; the best draft so far is kept.",
+        json_schema_extra=on_page("limits", step=5.0, page_max=3_600.0),
+    )
+    loop_repeats: int = Field(
+        3, ge=2, title="Loop repeats",
+        description="The same tool call with the same arguments this many times is a loop and ends the turn.",
+    )
+    research_steps: int = Field(
+        2, ge=0, le=6, title="Research actions", description="Web searches and page fetches a researcher may make per subquestion, after its memory search.",
+    )
+    retry_attempts: int = Field(
+        3, ge=1, le=10, title="Retry attempts",
+        description="Tries in all of a model or memory call that failed transiently (a timeout, a dropped connection).",
+    )
+    retry_wait_s: float = Field(
+        0.5, ge=0, le=30, title="Retry wait (s)", description="The first wait before a retry; each next wait doubles.",
+    )
 
     # Retrieval and tools.
-    top_k: int = Field(4, ge=1, le=20)
-    chunk_size: int = Field(800, ge=100)
-    chunk_overlap: int = Field(120, ge=0)
-    web_search: bool = True
+    top_k: int = Field(4, ge=1, le=20, title="Passages per search", description="Passages one memory search returns.")
+    chunk_size: int = Field(800, ge=100, title="Chunk size", description="Characters per chunk of an ingested document.")
+    chunk_overlap: int = Field(
+        120, ge=0, title="Chunk overlap", description="Characters shared by neighbouring chunks (at most half a chunk).",
+    )
+    web_search: bool = Field(
+        True, title="Web search (DuckDuckGo) and page fetching",
+        description="Let researchers search the web and fetch pages besides your documents.",
+        json_schema_extra=on_page("limits"),
+    )
     # Answers grounded by construction: every sentence checked against the passage it cites,
     # an extractive answer when the model's draft does not hold up, and "not found" when no
     # passage is relevant. Off: the writer's draft as written (for comparison in bench/quality.py).
@@ -92,11 +149,15 @@ class Settings(BaseSettings):
 
     # Uploaded documents: caps on one file (the upload size defaults to server.maxUploadSize in
     # .streamlit/config.toml, so the UI and the engine refuse the same files).
-    max_upload_mb: int | None = Field(None, ge=1)
-    max_file_chunks: int = Field(50_000, ge=1)
-    max_csv_rows: int = Field(100_000, ge=1)
-    docx_max_unpacked_mb: int = Field(200, ge=1)
-    docx_max_ratio: float = Field(100.0, gt=1)
+    max_upload_mb: int | None = Field(
+        None, ge=1, description="Largest file accepted, in MB (default: server.maxUploadSize of the UI).",
+    )
+    max_file_chunks: int = Field(50_000, ge=1, description="Most chunks one file may make.")
+    max_csv_rows: int = Field(100_000, ge=1, description="Most data rows one CSV file may hold.")
+    docx_max_unpacked_mb: int = Field(200, ge=1, description="Largest unpacked size of a .docx, in MB (zip bombs).")
+    docx_max_ratio: float = Field(
+        100.0, gt=1, description="Largest unpacked/packed ratio of a large .docx member (zip bombs).",
+    )
 
     # Cost estimate for the Traces page.
     prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
@@ -140,3 +201,8 @@ class Settings(BaseSettings):
     def model_for(self, role: Role) -> str:
         """Return the model spec of one role: its override, else the crew-wide model."""
         return getattr(self, f"model_{role}") or self.model
+
+
+def default_of(name: str) -> Any:
+    """Return one setting's default, for code that must agree with Settings without holding one."""
+    return Settings.model_fields[name].get_default(call_default_factory=True)
