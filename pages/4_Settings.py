@@ -12,7 +12,7 @@ from collections import Counter
 
 import streamlit as st
 
-from crew.models.providers import PROVIDERS, ModelSpecError, split_spec
+from crew.models.providers import HINTS, PROVIDERS, ModelSpecError, access_fields, split_spec
 from crew.presentation.safe_text import md, plain
 from crew.presentation.setting_widgets import page_widgets
 from crew.settings import APP_DIR, ROLES, Settings
@@ -20,20 +20,7 @@ from crew.presentation.secrets import mask_secret
 from pages.common.chrome import page_setup
 from pages.common.crew_access import models_for, overrides, set_overrides
 
-HINTS = {
-    "local": "empty = embedded SmolLM2, or /path/to/model.gguf",
-    "openai": "e.g. gpt-4o-mini (or a model on OPENAI_BASE_URL)",
-    "anthropic": "e.g. claude-sonnet-4-5",
-    "ollama": "e.g. llama3.2",
-    "fake": "e.g. ?delay=0.3&subquestions=3",
-}
 LIMITS = page_widgets("limits")  # the fields marked on_page("limits"), with their labels, bounds and help
-KEYS = [  # (what, env var, settings field, secret?)
-    ("OpenAI key", "OPENAI_API_KEY", "openai_api_key", True),
-    ("OpenAI-compatible base URL", "OPENAI_BASE_URL", "openai_base_url", False),
-    ("Anthropic key", "ANTHROPIC_API_KEY", "anthropic_api_key", True),
-    ("Ollama URL", "OLLAMA_HOST", "ollama_base_url", False),
-]
 
 
 def split_for_form(spec: str) -> tuple[str, str]:
@@ -124,13 +111,13 @@ st.caption("Read from the environment or `.streamlit/secrets.toml` (the environm
 secrets = _secrets_file()
 base = Settings()
 rows = []
-for what, env, field, secret in KEYS:
-    value = getattr(base, field)
-    raw = value.get_secret_value() if secret and value is not None else value
-    source = "environment" if os.environ.get(env) else ("secrets.toml" if secrets.get(field) or secrets.get(env.lower())
-                                                        else "—")
-    shown = mask_secret(raw) if secret else (raw or "not set")
-    rows.append({"Setting": what, "Variable": env, "Value": shown, "From": source if raw else "—"})
+for key in access_fields():  # every provider's keys and server URLs, from the providers table
+    value = getattr(base, key.field)
+    raw = value.get_secret_value() if key.secret and value is not None else value
+    source = "environment" if os.environ.get(key.env) else (
+        "secrets.toml" if secrets.get(key.field) or secrets.get(key.env.lower()) else "—")
+    shown = mask_secret(raw) if key.secret else (raw or "not set")
+    rows.append({"Setting": key.label, "Variable": key.env, "Value": shown, "From": source if raw else "—"})
 st.dataframe(rows, hide_index=True, width="stretch")
 
 with st.expander("Your next turn runs with"):

@@ -19,7 +19,7 @@ from crew.storage.chats import ChatStore
 from crew.retrieval.embeddings import Embedder
 from crew.models.fake import FakeCrewModel
 from crew.engine.live import LiveRegistry
-from crew.models.providers import MODEL_BUILD_FIELDS, build_model
+from crew.models.providers import MODEL_BUILD_FIELDS, build_model, key_fingerprint
 from crew.engine.service import Crew
 from crew.settings import ROLES, Role, Settings
 from crew.storage.traces import TraceStore, price_table
@@ -51,9 +51,8 @@ def _embedder() -> Embedder:
 
 
 def _secret_fingerprint(settings: Settings) -> str:
-    # The model cache must tell keys apart without keeping them in its key: hash them.
-    raw = "|".join(s.get_secret_value() if s else "" for s in (settings.openai_api_key, settings.anthropic_api_key))
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    # The model cache must tell keys apart without keeping them in its key: hash them (every provider's).
+    return key_fingerprint(settings)
 
 
 def _provider_config(settings: Settings) -> str:

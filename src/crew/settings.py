@@ -167,11 +167,13 @@ class Settings(BaseSettings):
     local_threads: int | None = None
 
     # Provider keys: masked everywhere, passed to the provider's client and nowhere else.
+    # The first alias is the environment variable the Settings page names.
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"), title="OpenAI key",
     )
     openai_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"), title="OpenAI-compatible base URL",
+        description="An OpenAI-compatible server (vLLM, LM Studio, llama.cpp) to use instead of OpenAI's.",
     )
     # How OpenAI-compatible servers are asked for structured replies: OpenAI itself, vLLM and
     # LM Studio take json_schema; llama.cpp's servers take a schema inside json_object
@@ -180,10 +182,10 @@ class Settings(BaseSettings):
     # A cap on every reply from a provider, so a model that will not stop cannot run a turn dry.
     max_output_tokens: int = Field(1024, ge=16)
     anthropic_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"), title="Anthropic key",
     )
     ollama_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url")
+        None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url"), title="Ollama URL",
     )
 
     @classmethod
