@@ -77,12 +77,14 @@ class Settings(BaseSettings):
     model_writer: str | None = None
     model_critic: str | None = None
 
-    data_dir: Path = APP_DIR / "data"
+    data_dir: Path = Field(APP_DIR / "data", description="Where chats, documents, traces and vectors are kept.")
     chroma_host: str | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_HOST", "CREW_CHROMA_HOST", "chroma_host")
+        None, validation_alias=AliasChoices("CHROMA_HOST", "CREW_CHROMA_HOST", "chroma_host"),
+        description="A Chroma server to keep vectors in (default: an embedded Chroma under data_dir).",
     )
     chroma_port: int = Field(
-        8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port")
+        8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port"),
+        description="The Chroma server's port.",
     )
 
     # Limits every turn obeys (crew.engine.limits.Limits.from_settings reads them).
@@ -122,7 +124,7 @@ class Settings(BaseSettings):
     )
 
     # Retrieval and tools.
-    top_k: int = Field(4, ge=1, le=20, title="Passages per search", description="Passages one memory search returns.")
+    top_k: int = Field(4, ge=1, le=20, title="Passages per search", description="Passages a researcher's memory search returns.")
     chunk_size: int = Field(800, ge=100, title="Chunk size", description="Characters per chunk of an ingested document.")
     chunk_overlap: int = Field(
         120, ge=0, title="Chunk overlap", description="Characters shared by neighbouring chunks (at most half a chunk).",
@@ -132,17 +134,27 @@ class Settings(BaseSettings):
         description="Let researchers search the web and fetch pages besides your documents.",
         json_schema_extra=on_page("limits"),
     )
-    # Answers grounded by construction: every sentence checked against the passage it cites,
-    # an extractive answer when the model's draft does not hold up, and "not found" when no
-    # passage is relevant. Off: the writer's draft as written (for comparison in bench/quality.py).
-    grounded: bool = True
-    support_threshold: float = Field(0.6, ge=0.1, le=1.0)
-    # Below both of these, no passage answers the question: the crew says so instead of writing.
-    # relevance_words: share of the question's words (weighted by rarity) in the best passage;
-    # relevance_meaning: cosine similarity (USE) of the question to the best passage. Calibrated by
-    # bench/not_found.py on the tuning sets: 1 of 77 answerable questions wrongly refused.
-    relevance_words: float = Field(0.35, ge=0.0, le=1.0)
-    relevance_meaning: float = Field(0.22, ge=-1.0, le=1.0)
+    # Off is kept for comparison in bench/quality.py.
+    grounded: bool = Field(
+        True, title="Grounded answers",
+        description="Check every sentence against the passage it cites, answer extractively when the draft does "
+                    "not hold up, and say \"not found\" when no passage is relevant. Off: the writer's draft as written.",
+    )
+    support_threshold: float = Field(
+        0.6, ge=0.1, le=1.0, title="Support threshold",
+        description="How much of a sentence must be in the passage it cites for the sentence to stand.",
+    )
+    # Below both relevance settings, no passage answers the question: the crew says so instead of
+    # writing. Calibrated by bench/not_found.py on the tuning sets: 1 of 77 answerable questions
+    # wrongly refused.
+    relevance_words: float = Field(
+        0.35, ge=0.0, le=1.0, title="Relevance by words",
+        description="Share of the question's words (weighted by rarity) the best passage must hold.",
+    )
+    relevance_meaning: float = Field(
+        0.22, ge=-1.0, le=1.0, title="Relevance by meaning",
+        description="Cosine similarity (USE) of the question to the best passage it must reach.",
+    )
     web_timeout_s: float = 10.0
     fetch_max_bytes: int = 2_000_000
     fetch_timeout_s: float = 10.0
@@ -159,33 +171,40 @@ class Settings(BaseSettings):
         100.0, gt=1, description="Largest unpacked/packed ratio of a large .docx member (zip bombs).",
     )
 
-    # Cost estimate for the Traces page.
-    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million tokens (input, output) by model-name prefix, for the Traces page's cost estimate.",
+    )
 
     # Embedded model.
-    local_ctx: int = 8192
-    local_threads: int | None = None
+    local_ctx: int = Field(8192, description="Context window of a local GGUF model, in tokens.")
+    local_threads: int | None = Field(None, description="CPU threads of a local model (default: llama.cpp's).")
 
     # Provider keys: masked everywhere, passed to the provider's client and nowhere else.
     # The first alias is the environment variable the Settings page names.
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"), title="OpenAI key",
+        description="The key openai: models are called with.",
     )
     openai_base_url: str | None = Field(
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"), title="OpenAI-compatible base URL",
         description="An OpenAI-compatible server (vLLM, LM Studio, llama.cpp) to use instead of OpenAI's.",
     )
-    # How OpenAI-compatible servers are asked for structured replies: OpenAI itself, vLLM and
-    # LM Studio take json_schema; llama.cpp's servers take a schema inside json_object
-    # ("json_object_schema", grammar-constrained); some servers only tools, or bare json_mode.
-    openai_structured: Literal["json_schema", "json_object_schema", "function_calling", "json_mode"] = "json_schema"
-    # A cap on every reply from a provider, so a model that will not stop cannot run a turn dry.
-    max_output_tokens: int = Field(1024, ge=16)
+    openai_structured: Literal["json_schema", "json_object_schema", "function_calling", "json_mode"] = Field(
+        "json_schema",
+        description="How an OpenAI-compatible server is asked for structured replies: OpenAI, vLLM and LM Studio "
+                    "take json_schema; llama.cpp's servers a schema inside json_object (json_object_schema, "
+                    "grammar-constrained); some servers only tools (function_calling) or bare json_mode.",
+    )
+    # So a model that will not stop cannot run a turn dry.
+    max_output_tokens: int = Field(1024, ge=16, description="Most tokens one reply from a provider may hold.")
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"), title="Anthropic key",
+        description="The key anthropic: models are called with.",
     )
     ollama_base_url: str | None = Field(
         None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url"), title="Ollama URL",
+        description="The Ollama server ollama: models run on (default: Ollama's own, on this machine).",
     )
 
     @classmethod
