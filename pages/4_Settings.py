@@ -12,33 +12,15 @@ from collections import Counter
 
 import streamlit as st
 
-from crew import PROVIDERS, ModelSpecError, split_spec
+from crew import HINTS, PROVIDERS, ModelSpecError, access_fields, split_spec
 from crew.presentation.safe_text import md, plain
+from crew.presentation.setting_widgets import page_widgets
 from crew.settings import APP_DIR, ROLES, Settings
 from crew.presentation.secrets import mask_secret
 from pages.common.chrome import page_setup
 from pages.common.crew_access import models_for, overrides, set_overrides
 
-HINTS = {
-    "local": "empty = embedded SmolLM2, or /path/to/model.gguf",
-    "openai": "e.g. gpt-4o-mini (or a model on OPENAI_BASE_URL)",
-    "anthropic": "e.g. claude-sonnet-4-5",
-    "ollama": "e.g. llama3.2",
-    "fake": "e.g. ?delay=0.3&subquestions=3",
-}
-LIMITS = {  # field: (label, min, max, step, help)
-    "max_revisions": ("Max revision rounds", 0, 10, 1, "How often the critic may send a draft back."),
-    "token_budget": ("Token budget per turn", 1_000, 5_000_000, 1_000, "Model tokens in + out a turn may spend."),
-    "timeout_s": ("Timeout per turn (s)", 5.0, 3_600.0, 5.0, "Wall-clock limit; the best draft so far is kept."),
-    "max_steps": ("Max agent steps", 1, 500, 1, "Agent actions a turn may take."),
-    "max_tool_calls": ("Max tool calls", 0, 500, 1, "Searches and page fetches a turn may make."),
-}
-KEYS = [  # (what, env var, settings field, secret?)
-    ("OpenAI key", "OPENAI_API_KEY", "openai_api_key", True),
-    ("OpenAI-compatible base URL", "OPENAI_BASE_URL", "openai_base_url", False),
-    ("Anthropic key", "ANTHROPIC_API_KEY", "anthropic_api_key", True),
-    ("Ollama URL", "OLLAMA_HOST", "ollama_base_url", False),
-]
+LIMITS = page_widgets("limits")  # the fields marked on_page("limits"), with their labels, bounds and help
 
 
 def split_for_form(spec: str) -> tuple[str, str]:
@@ -93,18 +75,21 @@ with st.form("settings"):
 
     st.subheader("Limits")
     limits = {}
-    cols = st.columns(3) * 2
-    for col, (field, (label, lo, hi, step, help_)) in zip(cols, LIMITS.items()):
-        value = getattr(current, field)
-        limits[field] = col.number_input(plain(label), min_value=lo, max_value=hi, step=step, help=plain(help_),
-                                         value=type(lo)(value), key=f"set-{field}")
-    web = st.toggle("Web search (DuckDuckGo) and page fetching", value=current.web_search, key="set-web_search")
+    cols = st.columns(3)
+    for i, w in enumerate(w for w in LIMITS if w.kind != "toggle"):
+        limits[w.field] = cols[i % 3].number_input(plain(w.label), min_value=w.min, max_value=w.max, step=w.step,
+                                           help=plain(w.help), value=w.cast(getattr(current, w.field)),
+                                           key=f"set-{w.field}")
+    for w in LIMITS:
+        if w.kind == "toggle":
+            limits[w.field] = st.toggle(plain(w.label), value=w.cast(getattr(current, w.field)), help=plain(w.help),
+                                        key=f"set-{w.field}")
     apply = st.form_submit_button("Apply to the next turn", type="primary", icon=":material/check:")
 
 if apply:
     common = Counter(chosen.values()).most_common(1)[0][0]
     new = {**overrides(), "model": common, **{f"model_{role}": spec for role, spec in chosen.items()},
-           **limits, "web_search": web}
+           **limits}
     try:
         models_for(Settings(**new))  # build (and cache) them now, so a bad spec is reported here
     except ModelSpecError as exc:
@@ -126,18 +111,16 @@ st.caption("Read from the environment or `.streamlit/secrets.toml` (the environm
 secrets = _secrets_file()
 base = Settings()
 rows = []
-for what, env, field, secret in KEYS:
-    value = getattr(base, field)
-    raw = value.get_secret_value() if secret and value is not None else value
-    source = "environment" if os.environ.get(env) else ("secrets.toml" if secrets.get(field) or secrets.get(env.lower())
-                                                        else "—")
-    shown = mask_secret(raw) if secret else (raw or "not set")
-    rows.append({"Setting": what, "Variable": env, "Value": shown, "From": source if raw else "—"})
+for key in access_fields():  # every provider's keys and server URLs, from the providers table
+    value = getattr(base, key.field)
+    raw = value.get_secret_value() if key.secret and value is not None else value
+    source = "environment" if os.environ.get(key.env) else (
+        "secrets.toml" if secrets.get(key.field) or secrets.get(key.env.lower()) else "—")
+    shown = mask_secret(raw) if key.secret else (raw or "not set")
+    rows.append({"Setting": key.label, "Variable": key.env, "Value": shown, "From": source if raw else "—"})
 st.dataframe(rows, hide_index=True, width="stretch")
 
 with st.expander("Your next turn runs with"):
     nxt = page.settings
     st.markdown(md("\n").join(md("- **{}**: {}", role, nxt.model_for(role)) for role in ROLES))
-    st.markdown(md("- max revisions **{}**, token budget **{:,}**, timeout **{:g} s**, max steps **{}**, "
-                   "max tool calls **{}**, web search **{}**", nxt.max_revisions, nxt.token_budget, nxt.timeout_s,
-                   nxt.max_steps, nxt.max_tool_calls, "on" if nxt.web_search else "off"))
+    st.markdown(md("- {}", md(", ").join(md("{} **{}**", w.label, w.shown(getattr(nxt, w.field))) for w in LIMITS)))

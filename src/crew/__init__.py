@@ -33,6 +33,8 @@ _EXPORTS = {
     "APP_DIR": "crew.settings",
     "ModelSpecError": "crew.models.providers",
     "PROVIDERS": "crew.models.providers",
+    "HINTS": "crew.models.providers",
+    "access_fields": "crew.models.providers",
     "split_spec": "crew.models.providers",
     "is_embedded": "crew.models.providers",
     "Embedder": "crew.retrieval.embeddings",
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from crew.engine.service import Crew, EmptyGoal, NotPaused, TurnInProgress
     from crew.engine.state import source_label
     from crew.engine.turn import Turn, TurnResult
-    from crew.models.providers import PROVIDERS, ModelSpecError, is_embedded, split_spec
+    from crew.models.providers import HINTS, PROVIDERS, ModelSpecError, access_fields, is_embedded, split_spec
     from crew.retrieval.embeddings import Embedder
     from crew.retrieval.memory import Memory, StaleVectors, WorkspaceError, check_workspace, chroma_client
     from crew.settings import APP_DIR, ROLES, Role, Settings

@@ -1,9 +1,14 @@
-"""Hold every setting in one object, read from the environment and `.streamlit/secrets.toml`."""
+"""Hold every setting in one object, read from the environment and `.streamlit/secrets.toml`.
+
+Each setting is said once, on its field: default, bounds, help (`description`), and where the
+Settings page shows it, its label (`title`) and widget hints (`on_page`). Limits, parsers, the
+page and the CLI read them from here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import AliasChoices, Field, SecretStr, create_model
 from pydantic_settings import (
@@ -39,6 +44,28 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 APP_DIR = Path(__file__).resolve().parents[2]
 
 
+class OnPage(TypedDict, total=False):
+    """Where and how the Settings page shows a field; kept in the field's `json_schema_extra`.
+
+    The widget follows the field's type (int or float: a number input, bool: a toggle), its label
+    is the field's title, its help the description, and its bounds the field's ge/le.
+    """
+
+    page: str  # the section of the Settings page that shows the field, e.g. "limits"
+    step: float  # the number input's step
+    page_max: float  # the input's upper end where the field itself has none (le)
+
+
+def on_page(page: str, *, step: float | None = None, page_max: float | None = None) -> dict[str, Any]:
+    """Mark a field as shown on the Settings page: `Field(..., json_schema_extra=on_page("limits"))`."""
+    shown = OnPage(page=page)
+    if step is not None:
+        shown["step"] = step
+    if page_max is not None:
+        shown["page_max"] = page_max
+    return dict(shown)
+
+
 # One model override per agent role (CREW_MODEL_<ROLE>), a field per row of crew.roles.AGENTS, so a
 # new role needs no edit here.
 RoleModels = create_model(
@@ -57,81 +84,137 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
         env_prefix="CREW_", extra="ignore", populate_by_name=True
     )
 
-    model: str = "local"
+    model: str = Field("local", description='The model of every role unless overridden: "provider:model" '
+                                            "(local, openai:…, anthropic:…, ollama:…, fake).")
 
-    data_dir: Path = APP_DIR / "data"
+    data_dir: Path = Field(APP_DIR / "data", description="Where chats, documents, traces and vectors are kept.")
     chroma_host: str | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_HOST", "CREW_CHROMA_HOST", "chroma_host")
+        None, validation_alias=AliasChoices("CHROMA_HOST", "CREW_CHROMA_HOST", "chroma_host"),
+        description="A Chroma server to keep vectors in (default: an embedded Chroma under data_dir).",
     )
     chroma_port: int = Field(
-        8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port")
+        8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port"),
+        description="The Chroma server's port.",
     )
 
-    # Limits every turn obeys.
-    max_revisions: int = Field(2, ge=0, le=10)
-    max_steps: int = Field(40, ge=1)
-    max_tool_calls: int = Field(30, ge=0)
-    token_budget: int = Field(60_000, ge=1)
-    timeout_s: float = Field(300.0, gt=0)
-    loop_repeats: int = Field(3, ge=2)
-    research_steps: int = Field(2, ge=0, le=6)
-    # Transient model and memory failures: tries in all, and the first backoff wait (it doubles).
-    retry_attempts: int = Field(3, ge=1, le=10)
-    retry_wait_s: float = Field(0.5, ge=0, le=30)
+    # Limits every turn obeys (crew.engine.limits.Limits.from_settings reads them).
+    max_revisions: int = Field(
+        2, ge=0, le=10, title="Max revision rounds", description="How often the critic may send a draft back.",
+        json_schema_extra=on_page("limits", step=1),
+    )
+    max_steps: int = Field(
+        40, ge=1, title="Max agent steps", description="Agent actions a turn may take.",
+        json_schema_extra=on_page("limits", step=1, page_max=500),
+    )
+    max_tool_calls: int = Field(
+        30, ge=0, title="Max tool calls", description="Searches and page fetches a turn may make.",
+        json_schema_extra=on_page("limits", step=1, page_max=500),
+    )
+    token_budget: int = Field(
+        60_000, ge=1, title="Token budget per turn", description="Model tokens in + out a turn may spend.",
+        json_schema_extra=on_page("limits", step=1_000, page_max=5_000_000),
+    )
+    timeout_s: float = Field(
+        300.0, ge=1.0, title="Timeout per turn (s)", description="Wall-clock limit; the best draft so far is kept.",
+        json_schema_extra=on_page("limits", step=5.0, page_max=3_600.0),
+    )
+    loop_repeats: int = Field(
+        3, ge=2, title="Loop repeats",
+        description="The same tool call with the same arguments this many times is a loop and ends the turn.",
+    )
+    research_steps: int = Field(
+        2, ge=0, le=6, title="Research actions", description="Web searches and page fetches a researcher may make per subquestion, after its memory search.",
+    )
+    retry_attempts: int = Field(
+        3, ge=1, le=10, title="Retry attempts",
+        description="Tries in all of a model or memory call that failed transiently (a timeout, a dropped connection).",
+    )
+    retry_wait_s: float = Field(
+        0.5, ge=0, le=30, title="Retry wait (s)", description="The first wait before a retry; each next wait doubles.",
+    )
 
     # Retrieval and tools.
-    top_k: int = Field(4, ge=1, le=20)
-    chunk_size: int = Field(800, ge=100)
-    chunk_overlap: int = Field(120, ge=0)
-    web_search: bool = True
-    # Answers grounded by construction: every sentence checked against the passage it cites,
-    # an extractive answer when the model's draft does not hold up, and "not found" when no
-    # passage is relevant. Off: the writer's draft as written (for comparison in bench/quality.py).
-    grounded: bool = True
-    support_threshold: float = Field(0.6, ge=0.1, le=1.0)
-    # Below both of these, no passage answers the question: the crew says so instead of writing.
-    # relevance_words: share of the question's words (weighted by rarity) in the best passage;
-    # relevance_meaning: cosine similarity (USE) of the question to the best passage. Calibrated by
-    # bench/not_found.py on the tuning sets: 1 of 77 answerable questions wrongly refused.
-    relevance_words: float = Field(0.35, ge=0.0, le=1.0)
-    relevance_meaning: float = Field(0.22, ge=-1.0, le=1.0)
-    web_timeout_s: float = 10.0
-    fetch_max_bytes: int = 2_000_000
-    fetch_timeout_s: float = 10.0
+    top_k: int = Field(4, ge=1, le=20, title="Passages per search", description="Passages a researcher's memory search returns.")
+    chunk_size: int = Field(800, ge=100, title="Chunk size", description="Characters per chunk of an ingested document.")
+    chunk_overlap: int = Field(
+        120, ge=0, title="Chunk overlap", description="Characters shared by neighbouring chunks (at most half a chunk).",
+    )
+    web_search: bool = Field(
+        True, title="Web search (DuckDuckGo) and page fetching",
+        description="Let researchers search the web and fetch pages besides your documents.",
+        json_schema_extra=on_page("limits"),
+    )
+    # Off is kept for comparison in bench/quality.py.
+    grounded: bool = Field(
+        True, title="Grounded answers",
+        description="Check every sentence against the passage it cites, answer extractively when the draft does "
+                    "not hold up, and say \"not found\" when no passage is relevant. Off: the writer's draft as written.",
+    )
+    support_threshold: float = Field(
+        0.6, ge=0.1, le=1.0, title="Support threshold",
+        description="How much of a sentence must be in the passage it cites for the sentence to stand.",
+    )
+    # Below both relevance settings, no passage answers the question: the crew says so instead of
+    # writing. Calibrated by bench/not_found.py on the tuning sets: 1 of 77 answerable questions
+    # wrongly refused.
+    relevance_words: float = Field(
+        0.35, ge=0.0, le=1.0, title="Relevance by words",
+        description="Share of the question's words (weighted by rarity) the best passage must hold.",
+    )
+    relevance_meaning: float = Field(
+        0.22, ge=-1.0, le=1.0, title="Relevance by meaning",
+        description="Cosine similarity (USE) of the question to the best passage it must reach.",
+    )
+    web_timeout_s: float = Field(10.0, gt=0, description="How long a web search may take (s).")
+    fetch_max_bytes: int = Field(2_000_000, ge=1, description="The most of a fetched page that is read (bytes).")
+    fetch_timeout_s: float = Field(10.0, gt=0, description="How long fetching a page may take (s).")
 
     # Uploaded documents: caps on one file (the upload size defaults to server.maxUploadSize in
     # .streamlit/config.toml, so the UI and the engine refuse the same files).
-    max_upload_mb: int | None = Field(None, ge=1)
-    max_file_chunks: int = Field(50_000, ge=1)
-    max_csv_rows: int = Field(100_000, ge=1)
-    docx_max_unpacked_mb: int = Field(200, ge=1)
-    docx_max_ratio: float = Field(100.0, gt=1)
+    max_upload_mb: int | None = Field(
+        None, ge=1, description="Largest file accepted, in MB (default: server.maxUploadSize of the UI).",
+    )
+    max_file_chunks: int = Field(50_000, ge=1, description="Most chunks one file may make.")
+    max_csv_rows: int = Field(100_000, ge=1, description="Most data rows one CSV file may hold.")
+    docx_max_unpacked_mb: int = Field(200, ge=1, description="Largest unpacked size of a .docx, in MB (zip bombs).")
+    docx_max_ratio: float = Field(
+        100.0, gt=1, description="Largest unpacked/packed ratio of a large .docx member (zip bombs).",
+    )
 
-    # Cost estimate for the Traces page.
-    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million tokens (input, output) by model-name prefix, for the Traces page's cost estimate.",
+    )
 
     # Embedded model.
-    local_ctx: int = 8192
-    local_threads: int | None = None
+    local_ctx: int = Field(8192, description="Context window of a local GGUF model, in tokens.")
+    local_threads: int | None = Field(None, description="CPU threads of a local model (default: llama.cpp's).")
 
     # Provider keys: masked everywhere, passed to the provider's client and nowhere else.
+    # The first alias is the environment variable the Settings page names.
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"), title="OpenAI key",
+        description="The key openai: models are called with.",
     )
     openai_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"), title="OpenAI-compatible base URL",
+        description="An OpenAI-compatible server (vLLM, LM Studio, llama.cpp) to use instead of OpenAI's.",
     )
-    # How OpenAI-compatible servers are asked for structured replies: OpenAI itself, vLLM and
-    # LM Studio take json_schema; llama.cpp's servers take a schema inside json_object
-    # ("json_object_schema", grammar-constrained); some servers only tools, or bare json_mode.
-    openai_structured: Literal["json_schema", "json_object_schema", "function_calling", "json_mode"] = "json_schema"
-    # A cap on every reply from a provider, so a model that will not stop cannot run a turn dry.
-    max_output_tokens: int = Field(1024, ge=16)
+    openai_structured: Literal["json_schema", "json_object_schema", "function_calling", "json_mode"] = Field(
+        "json_schema",
+        description="How an OpenAI-compatible server is asked for structured replies: OpenAI, vLLM and LM Studio "
+                    "take json_schema; llama.cpp's servers a schema inside json_object (json_object_schema, "
+                    "grammar-constrained); some servers only tools (function_calling) or bare json_mode.",
+    )
+    # So a model that will not stop cannot run a turn dry.
+    max_output_tokens: int = Field(1024, ge=16, description="Most tokens one reply from a provider may hold.")
     anthropic_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"), title="Anthropic key",
+        description="The key anthropic: models are called with.",
     )
     ollama_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url")
+        None, validation_alias=AliasChoices("OLLAMA_HOST", "OLLAMA_BASE_URL", "ollama_base_url"), title="Ollama URL",
+        description="The Ollama server ollama: models run on (default: Ollama's own, on this machine).",
     )
 
     @classmethod
@@ -149,3 +232,8 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
     def model_for(self, role: Role) -> str:
         """Return the model spec of one role: its override, else the crew-wide model."""
         return getattr(self, f"model_{role}") or self.model
+
+
+def default_of(name: str) -> Any:
+    """Return one setting's default, for code that must agree with Settings without holding one."""
+    return Settings.model_fields[name].get_default(call_default_factory=True)

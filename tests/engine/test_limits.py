@@ -58,3 +58,16 @@ def test_wall_clock_and_stop():
     with pytest.raises(LimitReached) as exc:
         b2.step("coordinator")
     assert exc.value.limit == "stopped"
+
+
+def test_limits_come_from_the_settings_of_the_same_name():
+    from dataclasses import asdict, fields
+
+    from crew.settings import Settings
+
+    chosen = {"max_revisions": 5, "max_steps": 9, "max_tool_calls": 7, "token_budget": 1_234, "timeout_s": 12.5,
+              "loop_repeats": 4, "retry_attempts": 2, "retry_wait_s": 0.25}
+    assert {f.name for f in fields(Limits)} == set(chosen)  # a new limit is added to this test too
+    assert asdict(Limits.from_settings(Settings(**chosen))) == chosen
+    # Without settings, a limit is the setting's default: Limits has no numbers of its own.
+    assert asdict(Limits()) == {name: Settings.model_fields[name].default for name in chosen}

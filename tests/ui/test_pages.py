@@ -98,3 +98,38 @@ def test_a_bad_model_spec_is_refused_with_a_message(scripted, monkeypatch):
     # Shown literally: the underscore is escaped, so it is not read as emphasis.
     assert [e.value for e in at.error] == ["Not applied: 'openai' names no model: write openai:MODEL\\_NAME"]
     assert "crew_settings_overrides" not in at.session_state
+
+
+def test_the_settings_page_takes_each_limit_input_from_its_settings_field(scripted):
+    import annotated_types
+    import pytest
+    from pydantic import ValidationError
+
+    from crew.presentation.safe_text import escape_md
+    from crew.settings import Settings
+
+    at = scripted().at.switch_page("pages/4_Settings.py").run()
+    assert not at.exception, at.exception
+    marked = {name: f for name, f in Settings.model_fields.items()
+              if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("page") == "limits"}
+    numbers = {w.key.removeprefix("set-"): w for w in at.number_input}
+    toggles = {w.key.removeprefix("set-"): w for w in at.toggle}
+    assert set(numbers) | set(toggles) == set(marked) and "timeout_s" in numbers and "web_search" in toggles
+    for name, w in toggles.items():
+        assert marked[name].annotation is bool and w.label == escape_md(marked[name].title)
+    for name, w in numbers.items():
+        f, extra = marked[name], marked[name].json_schema_extra
+        ge = next(b.ge for b in f.metadata if isinstance(b, annotated_types.Ge))
+        le = next((b.le for b in f.metadata if isinstance(b, annotated_types.Le)), None)
+        step = extra.get("step", 1)
+        assert (w.min, w.max, w.step) == (ge, extra["page_max"] if le is None else le, step), name
+        assert (w.label, w.proto.help) == (escape_md(f.title), escape_md(f.description)), name
+        assert w.value == getattr(Settings(), name)
+        # The page's ends are values Settings takes, and one step beyond them is refused.
+        Settings(**{name: ge})
+        with pytest.raises(ValidationError):
+            Settings(**{name: ge - step})
+        if le is not None:
+            Settings(**{name: le})
+            with pytest.raises(ValidationError):
+                Settings(**{name: le + step})

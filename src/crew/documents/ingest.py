@@ -22,7 +22,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from crew.retrieval.memory import Chunk, WorkspaceMemory
 from crew.documents.parsers import IngestError, ParseOptions, Section, file_format, parse
-from crew.settings import APP_DIR
+from crew.settings import APP_DIR, Settings, default_of
 
 if TYPE_CHECKING:
     from crew.documents.library import Library
@@ -54,24 +54,20 @@ def upload_limit_mb(app_dir: Path = APP_DIR) -> int:
 class IngestLimits:
     """Caps on one file, so a huge or hostile file is refused with a message, never half-stored."""
 
-    max_bytes: int = 200 * MB
-    max_chunks: int = 50_000
-    # The parsers' own caps, with the parsers' defaults.
+    max_bytes: int = 200 * MB  # server.maxUploadSize's own default (see upload_limit_mb)
+    max_chunks: int = default_of("max_file_chunks")
+    # The parsers' own caps, with the parsers' defaults (Settings').
     max_csv_rows: int = ParseOptions.max_csv_rows
     zip_max_bytes: int = ParseOptions.zip_max_bytes
     zip_max_ratio: float = ParseOptions.zip_max_ratio
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "IngestLimits":
+    def from_settings(cls, settings: Settings) -> "IngestLimits":
         """Take the caps from Settings; the upload size defaults to the UI's own limit."""
-        mb = getattr(settings, "max_upload_mb", None) or upload_limit_mb()
-        return cls(
-            max_bytes=int(mb * MB),
-            max_chunks=getattr(settings, "max_file_chunks", cls.max_chunks),
-            max_csv_rows=getattr(settings, "max_csv_rows", cls.max_csv_rows),
-            zip_max_bytes=int(getattr(settings, "docx_max_unpacked_mb", cls.zip_max_bytes // MB) * MB),
-            zip_max_ratio=getattr(settings, "docx_max_ratio", cls.zip_max_ratio),
-        )
+        mb = settings.max_upload_mb or upload_limit_mb()
+        parsing = ParseOptions.from_settings(settings)
+        return cls(max_bytes=int(mb * MB), max_chunks=settings.max_file_chunks, max_csv_rows=parsing.max_csv_rows,
+                   zip_max_bytes=parsing.zip_max_bytes, zip_max_ratio=parsing.zip_max_ratio)
 
     def parse_options(self, chunk_size: int) -> ParseOptions:
         return ParseOptions(chunk_size=chunk_size, max_csv_rows=self.max_csv_rows,
@@ -210,8 +206,8 @@ def ingest_bytes(
     data: bytes,
     *,
     library: "Library | None" = None,
-    chunk_size: int = 800,
-    chunk_overlap: int = 120,
+    chunk_size: int = default_of("chunk_size"),
+    chunk_overlap: int = default_of("chunk_overlap"),
     limits: IngestLimits | None = None,
     progress: Progress | None = None,
     batch: int = 64,

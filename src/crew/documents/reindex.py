@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from crew.documents.ingest import IngestLimits, IngestResult, Progress, _Reporter, chunk_sections
 from crew.retrieval.memory import Chunk, WorkspaceMemory, _metadata, model_id_of
 from crew.documents.parsers import IngestError, file_format, parse
+from crew.settings import default_of
 
 if TYPE_CHECKING:
     from crew.documents.library import Document, Library
@@ -36,8 +37,8 @@ class Reindex:
 
     memory: WorkspaceMemory
     library: "Library"
-    chunk_size: int = 800
-    chunk_overlap: int = 120
+    chunk_size: int = default_of("chunk_size")
+    chunk_overlap: int = default_of("chunk_overlap")
     limits: IngestLimits = field(default_factory=IngestLimits)
     batch: int = 64
     documents: list["Document"] = field(init=False)

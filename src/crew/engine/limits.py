@@ -6,8 +6,10 @@ import json
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Literal
+
+from crew.settings import Settings, default_of
 
 LimitName = Literal[
     "max_revisions", "max_steps", "max_tool_calls", "token_budget", "timeout", "loop", "stopped"
@@ -25,16 +27,25 @@ class LimitReached(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    max_revisions: int = 2
-    max_steps: int = 40
-    max_tool_calls: int = 30
-    token_budget: int = 60_000
-    timeout_s: float = 300.0
-    loop_repeats: int = 3
-    # Transient failures (a model or memory call that timed out, a dropped connection) are
-    # retried this many times in all, waiting retry_wait_s, then twice that, and so on.
-    retry_attempts: int = 3
-    retry_wait_s: float = 0.5
+    """The limits of one turn: each field is the Settings field of the same name (its help says what it does).
+
+    The defaults are Settings' own, read from its fields, so a test's `Limits(max_steps=2)` and a
+    turn's `Limits.from_settings(settings)` cannot disagree about the rest.
+    """
+
+    max_revisions: int = default_of("max_revisions")
+    max_steps: int = default_of("max_steps")
+    max_tool_calls: int = default_of("max_tool_calls")
+    token_budget: int = default_of("token_budget")
+    timeout_s: float = default_of("timeout_s")
+    loop_repeats: int = default_of("loop_repeats")
+    retry_attempts: int = default_of("retry_attempts")
+    retry_wait_s: float = default_of("retry_wait_s")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        """Take every limit from the settings of the same name."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 class Budget:

@@ -94,7 +94,7 @@ class Turn:
         self._save_chat = save_chat and crew.chats is not None
         self._models, self._tools = ctx_models, tools
         self._cancel = threading.Event()
-        self.budget = Budget(_limits(settings), self._cancel)
+        self.budget = Budget(Limits.from_settings(settings), self._cancel)
         self._cond = threading.Condition(threading.RLock())
         self.events: list[Event] = list(prior)
         self.prior = len(self.events)  # events of an earlier part of the turn (resumed after a review)
@@ -309,14 +309,6 @@ class Turn:
         self._take(Event(kind="final", turn_id=self.turn_id, agent="crew", text="",
                          data={"citations": [], "limit_hit": None, "error": self.fold.error, "status": "awaiting_review",
                                "notes": self.fold.notes, "subquestions": plan}))
-
-
-def _limits(settings: "Settings") -> Limits:
-    return Limits(
-        max_revisions=settings.max_revisions, max_steps=settings.max_steps, max_tool_calls=settings.max_tool_calls,
-        token_budget=settings.token_budget, timeout_s=settings.timeout_s, loop_repeats=settings.loop_repeats,
-        retry_attempts=settings.retry_attempts, retry_wait_s=settings.retry_wait_s,
-    )
 
 
 def _checked_draft(draft: dict) -> tuple[str, list[dict], list[dict]]:

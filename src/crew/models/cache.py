@@ -7,7 +7,6 @@ context size, keys by fingerprint), never by the keys themselves.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -15,17 +14,10 @@ from typing import Callable
 
 from langchain_core.language_models import BaseChatModel
 
-from crew.models.providers import MODEL_BUILD_FIELDS, build_model
+from crew.models.providers import MODEL_BUILD_FIELDS, build_model, key_fingerprint
 from crew.settings import ROLES, Role, Settings
 
 Builder = Callable[[str, Settings], BaseChatModel]
-
-
-def key_fingerprint(settings: Settings) -> str:
-    """Tell two sets of keys apart without keeping them: a short hash of every provider key."""
-    secrets = (settings.openai_api_key, settings.anthropic_api_key)
-    raw = "|".join(s.get_secret_value() if s else "" for s in secrets)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def build_config(settings: Settings) -> str:

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from crew.settings import Settings, default_of
+
+MB = 1024 * 1024
 Tick = Callable[[float], None]  # fraction 0..1 of the parse done
 
 
@@ -36,12 +39,18 @@ class Parsed:
 
 @dataclass(frozen=True)
 class ParseOptions:
-    """Sizes and caps a parser obeys; defaults match Settings."""
+    """Sizes and caps a parser obeys; the defaults are Settings' own (see `from_settings`)."""
 
-    chunk_size: int = 800
-    max_csv_rows: int = 100_000
-    zip_max_bytes: int = 200 * 1024 * 1024  # total unpacked size of a .docx
-    zip_max_ratio: float = 100.0  # unpacked/packed size of any large member
+    chunk_size: int = default_of("chunk_size")
+    max_csv_rows: int = default_of("max_csv_rows")
+    zip_max_bytes: int = default_of("docx_max_unpacked_mb") * MB  # total unpacked size of a .docx
+    zip_max_ratio: float = default_of("docx_max_ratio")  # unpacked/packed size of any large member
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ParseOptions":
+        """Take the sizes and caps from the settings (the .docx size is set in MB there)."""
+        return cls(chunk_size=settings.chunk_size, max_csv_rows=settings.max_csv_rows,
+                   zip_max_bytes=int(settings.docx_max_unpacked_mb * MB), zip_max_ratio=settings.docx_max_ratio)
 
 
 def no_tick(_: float) -> None:
