@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -124,3 +125,32 @@ def test_the_cli_run_lands_in_the_chat_history(tmp_path, capsys, monkeypatch):
     store = ChatStore(Settings().data_dir / "crew.sqlite")
     (chat,) = store.list("default")
     assert [t.goal for t in store.turns("default", chat.chat_id)] == ["What is green tea?", "And black tea?"]
+
+
+def test_the_watchdog_calls_in_time_order_and_skips_what_was_cancelled():
+    from crew.engine.watchdog import Watchdog
+
+    calls, done = [], threading.Event()
+    dog = Watchdog()
+    dog.after(0.15, lambda: (calls.append("late"), done.set()))
+    dog.after(0.05, lambda: calls.append("early"))
+    dog.after(0.10, lambda: calls.append("cancelled")).cancel()
+    dog.after(0.01, lambda: 1 / 0)  # a failing call does not stop the others
+    assert done.wait(5)
+    assert calls == ["early", "late"]
+
+
+def test_a_turn_uses_no_thread_of_its_own_besides_its_worker(make_crew):
+    crew = make_crew(dict(coordinator=[Plan(subquestions=["q"])], writer=["An answer."], critic=[APPROVE]))
+    crew.run_turn("w", None, "warm up").run()
+    before = {t.name for t in threading.enumerate()}
+    release = threading.Event()
+    crew = make_crew(dict(coordinator=[lambda m: release.wait(30) and Plan(subquestions=["q"])],
+                          writer=["a"], critic=[APPROVE]))
+    turn = crew.run_turn("w", None, "goal")
+    time.sleep(0.2)
+    new = {t.name for t in threading.enumerate()} - before
+    release.set()
+    turn.run()
+    assert f"turn-{turn.turn_id}" in new
+    assert not [n for n in new if n.startswith(("Thread-", "live-"))], new  # no Timer, no drain thread

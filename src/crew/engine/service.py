@@ -17,6 +17,7 @@ from crew.engine.agents.researcher import WebTools
 from crew.engine.events import Event
 from crew.engine.graph import build_graph
 from crew.engine.turn import Turn, TurnResult
+from crew.engine.watchdog import Watchdog
 from crew.faults import explainer
 from crew.models.cache import ModelCache
 from crew.retrieval.embeddings import Embedder
@@ -81,6 +82,7 @@ class Crew:
         self._library_lock = threading.Lock()
         self._running: dict[tuple[str, str], Turn] = {}  # the newest turn of each chat run by this process
         self._running_lock = threading.Lock()
+        self.watchdog = Watchdog()  # ends turns at Stop's grace and the wall clock, for every turn
         self.graph = build_graph(checkpointer)
 
     @classmethod

@@ -6,7 +6,8 @@
                                   └► the event list, which the CLI, the page and tests read by cursor
 
 Stop and the wall clock end a turn even when the worker is stuck inside a call it cannot leave:
-a timer settles the turn with what it has, and whatever the worker emits afterwards is dropped.
+the crew's watchdog settles the turn with what it has, and whatever the worker emits afterwards is
+dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crew.engine.events import Event
 from crew.engine.limits import Budget, Limits
 from crew.engine.reducer import TurnFold
 from crew.engine.runtime import Policy, TurnContext, describe, new_id
+from crew.engine.watchdog import Alarm
 from crew.faults import explain_for
 from crew.grounding.support import with_refs
 from crew.storage.traces import TraceStoreError
@@ -104,7 +106,7 @@ class Turn:
         self._final_state: dict | None = None
         self._paused: dict | None = None
         self._trace_failed = False
-        self._timers: list[threading.Timer] = []
+        self._alarms: list[Alarm] = []
         self._worker = threading.Thread(target=self._work, name=f"turn-{self.turn_id}", daemon=True)
 
     # Control ---------------------------------------------------------------------------------
@@ -125,10 +127,7 @@ class Turn:
         self._after(GRACE_S, "stopped")
 
     def _after(self, seconds: float, reason: str) -> None:
-        timer = threading.Timer(seconds, self._settle, (reason,))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
+        self._alarms.append(self.crew.watchdog.after(seconds, lambda: self._settle(reason)))
 
     @property
     def done(self) -> bool:
@@ -264,8 +263,8 @@ class Turn:
         with self._cond:
             if self._closed:
                 return
-            for timer in self._timers:
-                timer.cancel()
+            for alarm in self._alarms:
+                alarm.cancel()
             if self._paused is not None and cut_short is None:
                 self._pause()
             else:
