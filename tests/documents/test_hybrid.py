@@ -159,9 +159,10 @@ def test_words_are_stemmed_and_question_words_ignored(store):
 
 
 def test_codes_and_numbers_weigh_more_in_the_fusion():
-    from crew.retrieval.memory import keyword_weight
+    from crew.retrieval.fusion import keyword_weight
 
-    assert keyword_weight("INV-20931") > 1.0 > keyword_weight("how do I read a file")
+    assert keyword_weight("INV-20931") > 1.0 >= keyword_weight("how do I read a file")
+    assert keyword_weight("how do I read a file") > keyword_weight("how do I read a file", same_language=False)
 
 
 def test_one_pass_ranks_the_keyword_finds_and_scores_the_vector_finds(store):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crew.retrieval.fusion import KEYWORD_WEIGHT, KEYWORD_WEIGHT_CODES, fuse, keyword_weight, one_per_place
+from crew.retrieval.fusion import (KEYWORD_WEIGHT, KEYWORD_WEIGHT_ACROSS, KEYWORD_WEIGHT_CODES, fuse, keyword_weight,
+                                   one_per_place, same_language)
 
 PAGES = {"a1": ("doc", 1), "a2": ("doc", 1), "a3": ("doc", 1), "b": ("doc", 2), "c": ("doc", 3), "web": None}
 
@@ -19,9 +20,30 @@ def test_reciprocal_rank_fusion_weighs_each_ranking():
     assert fuse([["x"], ["x"]]) == [("x", pytest.approx(1.0))]
 
 
-def test_codes_give_the_keywords_a_bigger_vote():
+def test_codes_give_the_keywords_a_bigger_vote_in_any_language():
     assert keyword_weight("what does order 7741-B cover?") == KEYWORD_WEIGHT_CODES
+    assert keyword_weight("what does order 7741-B cover?", same_language=False) == KEYWORD_WEIGHT_CODES
     assert keyword_weight("how do I build a package?") == KEYWORD_WEIGHT
+
+
+def test_keywords_weigh_less_across_languages():
+    assert keyword_weight("how do I build a package?", same_language=False) == KEYWORD_WEIGHT_ACROSS < KEYWORD_WEIGHT
+
+
+SPANISH = ["Para construir el paquete completo sin firmar, ejecuta dpkg-buildpackage con las opciones adecuadas.",
+           "Los ficheros de configuración del directorio /etc se marcan como conffiles automáticamente."]
+ENGLISH = ["To build the whole package without signing it, run dpkg-buildpackage with the right options."]
+
+
+@pytest.mark.parametrize("query, passages, same", [
+    ("¿Cómo construyo el paquete sin firmarlo?", SPANISH, True),
+    ("How do I build the package without signing it?", SPANISH, False),
+    ("How do I build the package without signing it?", ENGLISH, True),
+    ("¿Cómo construyo el paquete sin firmarlo?", ENGLISH, False),
+    ("¿Cómo construyo el paquete sin firmarlo?", [], True),  # nothing found: nothing to tell
+])
+def test_the_language_of_a_query_is_compared_with_the_passages_found(query, passages, same):
+    assert same_language(query, passages) is same
 
 
 def test_a_second_chunk_of_a_page_waits_for_the_other_pages():

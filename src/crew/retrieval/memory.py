@@ -33,7 +33,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from crew.retrieval.embeddings import Embedder
-from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place
+from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place, same_language
 from crew.retrieval.keywords import KeywordIndex
 from crew.engine.state import source_label
 
@@ -41,6 +41,7 @@ Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
 Mode = Literal["hybrid", "vector", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
+LANGUAGE_SAMPLE = 3  # the vector finds whose text tells the documents' language (py3langid reads 2,000 characters)
 # Collections made before models were recorded were all embedded with this one.
 LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
 MODEL_KEY = "embedding_model"
@@ -392,7 +393,8 @@ class WorkspaceMemory:
 
         hybrid: the vector search's top candidates and the keyword search's top candidates form one
         pool; every pooled chunk is ranked by cosine similarity and by BM25 score, and the two
-        rankings are fused by weighted reciprocal rank. Scoring the whole pool both ways (instead of
+        rankings are fused by weighted reciprocal rank (keywords weigh more when the query is in the
+        language of the passages found, `fusion.keyword_weight`). Scoring the whole pool both ways (instead of
         fusing two lists that each know only their own finds) lets a keyword match confirm a
         semantic one, and a chunk found by one method alone still gets the other's opinion.
 
@@ -442,7 +444,10 @@ class WorkspaceMemory:
             pool = [key for key in dict.fromkeys([*cosine, *bm25]) if key in found]
             by_vector = sorted((key for key in pool if key in cosine), key=lambda key: cosine[key], reverse=True)
             by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
-            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query)], k=RRF_K)
+            # The language of what the vectors found first stands for the documents': a question in
+            # another language meets them by keyword only on shared names, so keywords weigh less.
+            same = same_language(query, [found[key].text for key in by_vector[:LANGUAGE_SAMPLE]])
+            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query, same)], k=RRF_K)
         self._fetch(found, [key for key, _ in ranked if key not in found])
         top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
