@@ -143,6 +143,8 @@ def main() -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object of the figures")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="keep the ingested workspaces here and reuse them next time (default: a fresh temporary dir)")
+    p.add_argument("--rows", type=Path, default=None,
+                   help="write the per-question rows here (default bench/out/quality-<tune|holdout>.json)")
     a = p.parse_args()
 
     paths = set_files(a.sets, a.holdout)
@@ -187,7 +189,7 @@ def main() -> None:
     summaries = {run: {key: summarize(rs) for key, rs in groups(results).items()} for run, results in runs.items()}
     answer_runs = [r for r in runs if r.startswith("answers-")]
     OUT.mkdir(exist_ok=True)
-    rows_path = OUT / f"quality-{'holdout' if a.holdout else 'tune'}.json"
+    rows_path = a.rows or OUT / f"quality-{'holdout' if a.holdout else 'tune'}.json"
     rows_path.write_text(json.dumps({
         "sets": [str(p) for p in paths], "model": a.model, "ingest": ingested,
         "runs": {run: {name: [r.row() for r in rs] for name, rs in results.items()} for run, results in runs.items()},
@@ -259,7 +261,7 @@ def main() -> None:
             rows.append((f"{key} grounded / free", figures[f"{key}_grounded_vs_free"], "ratio, same run"))
     elif answer_runs:
         rows.append(("grounded / free", "n/a", "the engine has no `grounded` setting yet: answers ran once, as today"))
-    rows.append(("per-question rows", str(rows_path.relative_to(HERE.parent)), ""))
+    rows.append(("per-question rows", str(rows_path), ""))
     rows.append(("load average (1 min)", f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}", "others share the 2 cores"))
 
     if not a.json:

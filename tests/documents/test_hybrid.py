@@ -159,9 +159,10 @@ def test_words_are_stemmed_and_question_words_ignored(store):
 
 
 def test_codes_and_numbers_weigh_more_in_the_fusion():
-    from crew.retrieval.memory import keyword_weight
+    from crew.retrieval.fusion import keyword_weight
 
-    assert keyword_weight("INV-20931") > 1.0 > keyword_weight("how do I read a file")
+    assert keyword_weight("INV-20931") > 1.0 >= keyword_weight("how do I read a file")
+    assert keyword_weight("how do I read a file") > keyword_weight("how do I read a file", same_language=False)
 
 
 def test_one_pass_ranks_the_keyword_finds_and_scores_the_vector_finds(store):
@@ -189,3 +190,16 @@ def test_spanish_words_are_stemmed_in_spanish(store):
     for query in ("instalación", "instalacion", "installing"):  # "instalacion": typed without the accent
         assert {h.source for h in ws.search(query, k=3, mode="keyword")} == {"es.md", "en.md"}, query
     assert [h.source for h in ws.search("gatos dormidos", k=3, mode="keyword")] == ["cat.md"]
+
+
+def test_a_search_brings_the_best_passage_of_each_page_before_a_second_of_one_page(store):
+    ws = store.ws()
+    boilers = [f"The boiler manual, page one, part {n}: the boiler pressure gauge and the boiler pressure valve."
+               for n in range(4)]  # four chunks of page 1 that outrank every other page's
+    ws.add("documents", [Chunk(t, "manual.pdf", "m", n, page=1) for n, t in enumerate(boilers)] + [
+        Chunk("Page two: how to bleed the radiators once the pressure gauge reads low.", "manual.pdf", "m", 4, page=2),
+        Chunk("Page three: the warranty covers the gauge for five years.", "manual.pdf", "m", 5, page=3),
+    ] + invoices(12)[1])  # other documents, so that the manual's words are rare enough to search by
+    for mode in ("hybrid", "vector", "keyword"):
+        pages = [h.page for h in ws.search("boiler pressure gauge", k=3, mode=mode)]
+        assert pages[0] == 1 and sorted(pages) == [1, 2, 3], mode

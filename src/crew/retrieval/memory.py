@@ -14,8 +14,9 @@ them. `crew.documents.reindex` rebuilds a stale collection with the current mode
 
 Search is hybrid: the vector search and a BM25 keyword search (`crew.retrieval.keywords`, SQLite FTS5
 beside Chroma) each bring candidates, every candidate is ranked both ways, and the two rankings
-are merged by weighted reciprocal rank fusion, because exact names, numbers and codes are where
-embeddings miss.
+are merged by weighted reciprocal rank fusion (`crew.retrieval.fusion`), because exact names, numbers
+and codes are where embeddings miss. A search returns the best passage of each place (page, section)
+before a second passage of the same place.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from crew.retrieval.embeddings import Embedder
+from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place, same_language
 from crew.retrieval.keywords import KeywordIndex
 from crew.engine.state import source_label
 
@@ -39,22 +41,7 @@ Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
 Mode = Literal["hybrid", "vector", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
-RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank r scores 1 / (RRF_K + r)
-# The keyword ranking's vote in the fusion (the vector ranking's is 1). On questions in plain words
-# BM25 often ranks the wrong passage first (recall@5 0.36 vs 0.71 for vectors on the Python FAQ,
-# bench/RESULTS.md), so it gets half a vote; a query with a number or code in it ("INV-20931",
-# "7741-B") is where embeddings blur look-alikes and an exact match is the best evidence there is.
-# On that set, weights from 0.3 to 1 all gave 0.736-0.741 against 0.707 for vectors alone.
-KEYWORD_WEIGHT = 0.5
-KEYWORD_WEIGHT_CODES = 1.5
-_HAS_DIGIT = re.compile(r"\d")
-
-
-def keyword_weight(query: str) -> float:
-    """How much the keyword ranking counts for this query in the fusion."""
-    return KEYWORD_WEIGHT_CODES if _HAS_DIGIT.search(query) else KEYWORD_WEIGHT
-
-
+LANGUAGE_SAMPLE = 3  # the vector finds whose text tells the documents' language (py3langid reads 2,000 characters)
 # Collections made before models were recorded were all embedded with this one.
 LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
 MODEL_KEY = "embedding_model"
@@ -406,9 +393,14 @@ class WorkspaceMemory:
 
         hybrid: the vector search's top candidates and the keyword search's top candidates form one
         pool; every pooled chunk is ranked by cosine similarity and by BM25 score, and the two
-        rankings are fused by weighted reciprocal rank. Scoring the whole pool both ways (instead of
+        rankings are fused by weighted reciprocal rank (keywords weigh more when the query is in the
+        language of the passages found, `fusion.keyword_weight`). Scoring the whole pool both ways (instead of
         fusing two lists that each know only their own finds) lets a keyword match confirm a
         semantic one, and a chunk found by one method alone still gets the other's opinion.
+
+        In every mode the k passages are the best of k different places (pages, sections) when the
+        candidates hold that many: a second chunk of a page comes after the first chunk of each
+        other page (`fusion.one_per_place`).
         """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
@@ -452,9 +444,12 @@ class WorkspaceMemory:
             pool = [key for key in dict.fromkeys([*cosine, *bm25]) if key in found]
             by_vector = sorted((key for key in pool if key in cosine), key=lambda key: cosine[key], reverse=True)
             by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
-            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query)], k=RRF_K)
-        top = ranked[:k]
-        self._fetch(found, [key for key, _ in top if key not in found])
+            # The language of what the vectors found first stands for the documents': a question in
+            # another language meets them by keyword only on shared names, so keywords weigh less.
+            same = same_language(query, [found[key].text for key in by_vector[:LANGUAGE_SAMPLE]])
+            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query, same)], k=RRF_K)
+        self._fetch(found, [key for key, _ in ranked if key not in found])
+        top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
@@ -470,15 +465,9 @@ class WorkspaceMemory:
                     cosine[(kind, cid)] = float(np.dot(np.asarray(res["embeddings"][i], dtype=np.float32), vector))
 
 
-def fuse(rankings: list[list[Any]], weights: list[float] | None = None, k: int = RRF_K) -> list[tuple[Any, float]]:
-    """Merge rankings by weighted reciprocal rank fusion; scaled so first in every list scores 1.0."""
-    weights = weights or [1.0] * len(rankings)
-    scores: dict[Any, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, key in enumerate(ranking, 1):
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
-    best = sum(weights) / (k + 1)
-    return sorted(((key, s / best) for key, s in scores.items()), key=lambda x: x[1], reverse=True)
+def _place(hit: Hit) -> tuple[str, str, str] | None:
+    """Where a hit is, for one passage per place: its document and page or section; None when it has neither."""
+    return (hit.kind, hit.doc_id, hit.place) if hit.place else None
 
 
 def _rescore(hit: Hit, score: float, similarity: float) -> Hit:
