@@ -388,8 +388,11 @@ class WorkspaceMemory:
         return self._memory.keywords.count(self._key(kind), doc_id)
 
     def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
-               candidates: int | None = None) -> list[Hit]:
+               candidates: int | None = None, checked: bool = False) -> list[Hit]:
         """Return the k best chunks for a query.
+
+        `checked`: the caller made sure the stored vectors are the running model's (a turn does so
+        as it starts), so each of its searches need not look the collections up again.
 
         hybrid: the vector search's top candidates and the keyword search's top candidates form one
         pool; every pooled chunk is ranked by cosine similarity and by BM25 score, and the two
@@ -417,7 +420,8 @@ class WorkspaceMemory:
         cosine: dict[tuple[Kind, str], float] = {}
         vector = None
         if mode != "keyword":
-            self.check_current(kinds)
+            if not checked:
+                self.check_current(kinds)
             vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32)
             for kind in kinds:
                 res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,
