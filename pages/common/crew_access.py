@@ -16,6 +16,7 @@ import streamlit as st
 from langchain_core.language_models import BaseChatModel
 
 from crew.storage.chats import ChatStore
+from crew.storage.files import DataFiles
 from crew.retrieval.embeddings import Embedder
 from crew.models.fake import FakeCrewModel
 from crew.engine.live import LiveRegistry
@@ -118,7 +119,7 @@ def _chat_store(path: str) -> ChatStore:
 
 def chat_store(settings: Settings | None = None) -> ChatStore:
     settings = settings or session_settings()
-    return _chat_store(str(settings.data_dir / "crew.sqlite"))
+    return _chat_store(str(DataFiles(settings.data_dir).chats))
 
 
 @st.cache_resource(show_spinner=False)
@@ -141,4 +142,4 @@ def _trace_store(path: str, prices: str) -> TraceStore:
 def trace_store(settings: Settings | None = None) -> TraceStore:
     """The trace store for reading (the Traces page works even when no model can be built)."""
     settings = settings or session_settings()
-    return _trace_store(str(settings.data_dir / "crew.sqlite"), json.dumps(settings.prices, sort_keys=True))
+    return _trace_store(str(DataFiles(settings.data_dir).traces), json.dumps(settings.prices, sort_keys=True))

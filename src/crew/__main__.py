@@ -198,6 +198,7 @@ def _trace_text(doc: dict) -> str:
 
 def cmd_traces(args) -> tuple[object, int]:
     from crew.retrieval.memory import WorkspaceError, check_workspace
+    from crew.storage.files import DataFiles
     from crew.storage.traces import TraceStore, price_table
     from crew.presentation.trace_view import money, trace_document
 
@@ -208,7 +209,7 @@ def cmd_traces(args) -> tuple[object, int]:
     if args.n < 1:
         raise UsageError("-n must be at least 1")
     settings = _settings(None)
-    path = settings.data_dir / "crew.sqlite"
+    path = DataFiles(settings.data_dir).traces
     docs = []
     if path.exists():  # reading must not create a data dir
         store = TraceStore(path, price_table(settings.prices))

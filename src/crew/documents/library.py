@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from crew.storage.files import DataFiles
 from crew.storage.sql import SqlStore
 from crew.retrieval.memory import Memory, check_workspace
 from crew.documents.originals import FileOriginals, OriginalStore
@@ -80,13 +81,14 @@ class Library(SqlStore):
                  stale_after_s: float = 600.0, originals: OriginalStore | None = None) -> None:
         super().__init__(Path(path), _SCHEMA)
         self.memory = memory
-        self.originals: OriginalStore = originals if originals is not None else FileOriginals(Path(path).parent / "originals")
+        self.originals: OriginalStore = (originals if originals is not None
+                                          else FileOriginals(DataFiles(Path(path).parent).originals))
         self.clock = clock
         self.stale_after_s = stale_after_s
 
     @classmethod
     def beside(cls, data_dir: Path, memory: Memory, **kwargs) -> "Library":
-        return cls(Path(data_dir) / "library.sqlite", memory, **kwargs)
+        return cls(DataFiles(data_dir).library, memory, **kwargs)
 
     def _one(self, sql: str, args: tuple) -> Document | None:
         row = self.row(sql, args)

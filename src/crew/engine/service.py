@@ -115,18 +115,19 @@ class Crew:
                       tools: WebTools | None = None, embedder: Embedder | None = None) -> "Crew":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        from crew.storage.files import DataFiles
         from crew.storage.sql import connect
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder())
-        checkpointer = SqliteSaver(connect(data / "checkpoints.sqlite"))
+        checkpointer = SqliteSaver(connect(DataFiles(data).checkpoints))
         return cls(
             settings,
             models if models is not None else build_models(settings),
             memory,
             tools if tools is not None else web_tools(settings),
-            TraceStore(data / "crew.sqlite", price_table(settings.prices)),
+            TraceStore(DataFiles(data).traces, price_table(settings.prices)),
             checkpointer,
         )
 

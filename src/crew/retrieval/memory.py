@@ -33,6 +33,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from crew.retrieval.embeddings import Embedder
 from crew.retrieval.keywords import KeywordIndex
+from crew.storage.files import DataFiles
 from crew.engine.state import source_label
 
 Kind = Literal["documents", "findings"]
@@ -157,7 +158,7 @@ def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> 
     Either way the client remembers the data dir (`persist_directory`), where the keyword index
     that goes with it lives.
     """
-    path = Path(data_dir).resolve() / "chroma"
+    path = DataFiles(Path(data_dir).resolve()).chroma
     settings = ChromaSettings(anonymized_telemetry=False, persist_directory=str(path))
     if host:
         return chromadb.HttpClient(host=host, port=port, settings=settings)
@@ -179,7 +180,7 @@ def keyword_index_for(client: chromadb.ClientAPI) -> KeywordIndex:
     s = client.get_settings()
     directory = Path(s.persist_directory) if s.persist_directory else None
     if directory is not None and (s.is_persistent or (s.chroma_server_host and directory.is_absolute())):
-        return KeywordIndex(directory.resolve().parent / "keywords.sqlite")
+        return KeywordIndex(DataFiles.around_chroma(directory).keywords)
     return KeywordIndex(":memory:")
 
 
