@@ -166,7 +166,7 @@ class Crew:
 
     def search_documents(self, workspace: str, query: str, k: int = 5):
         """The passages of a workspace's documents the researcher's memory search would bring back."""
-        return self.memory.workspace(workspace).search(query, k=k, kinds=("documents",))
+        return self.memory.workspace(workspace).search_documents(query, k=k)
 
     def delete_document(self, workspace: str, doc_id: str) -> bool:
         """Delete a document from a workspace: its chunks leave memory, then it leaves the list."""

@@ -401,6 +401,14 @@ class WorkspaceMemory:
     def keyword_count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
         return self._memory.keywords.count(self._key(kind), doc_id)
 
+    def search_documents(self, query: str, k: int = 5, with_findings: bool = False) -> list[Hit]:
+        """What a person searching a workspace gets: passages of its documents, and with
+        `with_findings` the web findings the crew remembered too.
+
+        The Documents page and `crew search` both ask this, so they cannot disagree.
+        """
+        return self.search(query, k=k, kinds=("documents", "findings") if with_findings else ("documents",))
+
     def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
                candidates: int | None = None) -> list[Hit]:
         """Return the k best chunks for a query.
