@@ -25,7 +25,7 @@ from crew.documents.parsers import IngestError, ParseOptions, Section, file_form
 from crew.settings import APP_DIR
 
 if TYPE_CHECKING:
-    from crew.documents.library import Library
+    from crew.storage.protocols import DocumentLibrary
 
 __all__ = [
     "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections", "fit_window",
@@ -209,7 +209,7 @@ def ingest_bytes(
     name: str,
     data: bytes,
     *,
-    library: "Library | None" = None,
+    library: "DocumentLibrary | None" = None,
     chunk_size: int = 800,
     chunk_overlap: int = 120,
     limits: IngestLimits | None = None,
@@ -303,7 +303,7 @@ def _duplicate(source: str, known, size: int, started: float) -> IngestResult:
                         seconds=round(time.perf_counter() - started, 3))
 
 
-def _roll_back(memory: WorkspaceMemory, library: "Library | None", doc_id: str, claimed: bool, stored: bool = False) -> None:
+def _roll_back(memory: WorkspaceMemory, library: "DocumentLibrary | None", doc_id: str, claimed: bool, stored: bool = False) -> None:
     """Leave nothing of a failed file: chunks out of memory, row out of the library."""
     try:
         if claimed and library is not None:

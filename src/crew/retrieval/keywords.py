@@ -55,6 +55,22 @@ def query_words(query: str) -> list[str]:
     return useful or words
 
 
+def query_terms(query: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Pair each query word with its tokens as the index stores them (stemmed, folded).
+
+    The words are stemmed in the question's language, as the index stemmed each chunk in its own.
+    """
+    language = language_of(query)
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for word in query_words(query)[: MAX_TERMS * 2]:
+        tokens = query_tokens(word, language)
+        if tokens and tokens not in seen:
+            seen.add(tokens)
+            out.append((word, tokens))
+    return out
+
+
 @dataclass(frozen=True)
 class KeywordQuery:
     """A query ready to run against one collection's FTS5 table."""
@@ -138,27 +154,12 @@ class KeywordIndex(SqlStore):
             return self.rows(f'SELECT count(*) FROM "{t}_rows"')[0][0]
         return self.rows(f'SELECT count(*) FROM "{t}_rows" WHERE doc_id = ?', (doc_id,))[0][0]
 
-    def terms(self, query: str) -> list[tuple[str, tuple[str, ...]]]:
-        """Pair each query word with its tokens as the index stores them (stemmed, folded).
-
-        The words are stemmed in the question's language, as the index stemmed each chunk in its own.
-        """
-        language = language_of(query)
-        seen: set[tuple[str, ...]] = set()
-        out = []
-        for word in query_words(query)[: MAX_TERMS * 2]:
-            tokens = query_tokens(word, language)
-            if tokens and tokens not in seen:
-                seen.add(tokens)
-                out.append((word, tokens))
-        return out
-
-    def prepare(self, collection: str, query: str) -> "KeywordQuery | None":
+    def prepare(self, collection: str, query: str) -> KeywordQuery | None:
         """Turn a query into the FTS5 expression to run (None when no word of it is in the index).
 
         Words nobody uses are dropped; past the postings budget the commonest words are too.
         """
-        terms = self.terms(query)
+        terms = query_terms(query)
         if not terms:
             return None
         t = self._ensure(collection)
@@ -182,7 +183,7 @@ class KeywordIndex(SqlStore):
         # The stemmed forms go into MATCH, each a phrase of its tokens.
         return KeywordQuery(t, " OR ".join('"' + " ".join(toks) + '"' for toks in kept))
 
-    def rank(self, q: "KeywordQuery | None", n: int, exclude_docs: Iterable[str] = (),
+    def rank(self, q: KeywordQuery | None, n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Return the n best (chunk_id, score) and the scores of the chunks in `also` that match at
         all, from one pass over the index (a second MATCH would cost as much again)."""

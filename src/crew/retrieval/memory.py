@@ -34,6 +34,7 @@ from chromadb.config import Settings as ChromaSettings
 from crew.retrieval.embeddings import Embedder
 from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
+from crew.storage.protocols import KeywordSearch
 from crew.engine.state import source_label
 
 Kind = Literal["documents", "findings"]
@@ -195,11 +196,11 @@ class Memory:
     """The Chroma collections of every workspace; hand out one workspace at a time."""
 
     def __init__(self, client: chromadb.ClientAPI, embedder: Embedder, prefix: str = "crew",
-                 keywords: KeywordIndex | None = None) -> None:
+                 keywords: KeywordSearch | None = None) -> None:
         self.client = client
         self.embedder = embedder
         self.prefix = prefix
-        self.keywords = keywords if keywords is not None else keyword_index_for(client)
+        self.keywords: KeywordSearch = keywords if keywords is not None else keyword_index_for(client)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
