@@ -144,7 +144,7 @@ def cmd_search(args) -> tuple[object, int]:
 
     memory = _memory(_settings(None), args.workspace)
     try:
-        hits = memory.search(args.query, k=args.k)
+        hits = memory.search_documents(args.query, k=args.k, with_findings=args.findings)
     except StaleVectors as exc:
         raise UsageError(str(exc)) from None
     rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url,
@@ -203,6 +203,7 @@ def _trace_text(doc: dict) -> str:
 
 def cmd_traces(args) -> tuple[object, int]:
     from crew import WorkspaceError, check_workspace
+    from crew.storage.files import DataFiles
     from crew.storage.traces import TraceStore, price_table
     from crew.presentation.trace_view import money, trace_document
 
@@ -213,7 +214,7 @@ def cmd_traces(args) -> tuple[object, int]:
     if args.n < 1:
         raise UsageError("-n must be at least 1")
     settings = _settings(None)
-    path = settings.data_dir / "crew.sqlite"
+    path = DataFiles(settings.data_dir).traces
     docs = []
     if path.exists():  # reading must not create a data dir
         store = TraceStore(path, price_table(settings.prices))
@@ -307,9 +308,11 @@ def parser() -> argparse.ArgumentParser:
     common(ing)
     ing.set_defaults(func=cmd_ingest)
 
-    se = sub.add_parser("search", help="search the workspace's memory")
+    se = sub.add_parser("search", help="search the workspace's documents, as the Documents page does")
     se.add_argument("query")
     se.add_argument("-k", type=int, default=5)
+    se.add_argument("--findings", action="store_true",
+                    help="also search the web findings the crew remembered in this workspace")
     common(se)
     se.set_defaults(func=cmd_search)
 

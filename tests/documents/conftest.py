@@ -39,7 +39,7 @@ class Store:
 
     def all_library_rows(self, workspace="default"):
         """Every row, whatever its status (the library's own list shows only complete documents)."""
-        return self.library.rows("SELECT * FROM documents WHERE workspace = ?", (workspace,))
+        return self.library.records.rows("SELECT * FROM documents WHERE workspace = ?", (workspace,))
 
     def nothing_stored(self, workspace="default") -> bool:
         return (not self.chroma(workspace)["ids"] and self.ws(workspace).keyword_count() == 0

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from crew.retrieval.keywords import query_terms
 from crew.retrieval.memory import Chunk, Memory, chroma_client, fuse
 from tests.documents import makers
 from tests.servers import run_cli
@@ -153,9 +154,9 @@ def test_words_are_stemmed_and_question_words_ignored(store):
     ])
     assert ws.search("how fast are exceptions?", k=1, mode="keyword")[0].source == "a.md"
     assert ws.search("casa", k=1, mode="keyword")[0].source == "c.md"
-    words = store.memory.keywords.terms("Why doesn't the list.sort() method return the list?")
+    words = query_terms("Why doesn't the list.sort() method return the list?")
     assert [w for w, _ in words] == ["list.sort", "method", "return", "list"]
-    assert store.memory.keywords.terms("how are you") != []  # only stopwords: kept rather than nothing
+    assert query_terms("how are you") != []  # only stopwords: kept rather than nothing
 
 
 def test_codes_and_numbers_weigh_more_in_the_fusion():

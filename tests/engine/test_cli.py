@@ -70,3 +70,22 @@ def test_bad_input_is_one_line_and_exit_2(args, words):
 
 def test_bad_setting_in_the_environment_is_one_line():
     assert_one_line_error(run_cli("run", "goal", "--model", "fake", env={"CREW_MAX_REVISIONS": "lots"}), "max_revisions")
+
+
+def test_search_finds_documents_like_the_page_and_findings_only_when_asked(tmp_path, embedder):
+    from crew.retrieval.memory import Chunk, Memory, chroma_client
+
+    doc = tmp_path / "tea.md"
+    doc.write_text("# Tea\n\nA cup of green tea has about 30 mg of caffeine.\n")
+    assert run_cli("ingest", str(doc), "--json").returncode == 0
+    memory = Memory(chroma_client(tmp_path / "data"), embedder)
+    memory.workspace("default").add("findings", [Chunk(
+        "Matcha holds about 70 mg of caffeine per serving.", "example.org", "web-1", 0, url="https://example.org/m")])
+    page = [(h.kind, h.source) for h in memory.workspace("default").search_documents("caffeine", k=5)]
+    memory.keywords.close()
+    del memory
+
+    plain = json.loads(run_cli("search", "caffeine", "-k", "5", "--json").stdout)
+    assert [(h["kind"], h["source"]) for h in plain] == page == [("documents", "tea.md")]
+    both = json.loads(run_cli("search", "caffeine", "-k", "5", "--findings", "--json").stdout)
+    assert sorted((h["kind"], h["url"]) for h in both) == [("documents", ""), ("findings", "https://example.org/m")]

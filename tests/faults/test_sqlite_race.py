@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from crew.storage.chats import ChatStore
+from crew.storage.files import DataFiles
 from crew.models.fake import FakeCrewModel
 from crew.settings import ROLES
 
@@ -24,7 +25,7 @@ def test_concurrent_turns_and_chat_saves_never_lock(make_crew, tmp_path):
     fake = FakeCrewModel()
     crew = make_crew({r: fake for r in ROLES})
     crew.ingest("w", "tea.md", b"Green tea contains catechins such as EGCG.")
-    store = ChatStore(tmp_path / "data" / "crew.sqlite")  # the very file the trace store writes
+    store = ChatStore(DataFiles(tmp_path / "data").chats)  # the very file the trace store writes
     failures: list[str] = []
     finished: list[str] = []
     lock = threading.Lock()

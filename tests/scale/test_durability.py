@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from crew.storage.chats import ChatStore
+from crew.storage.files import DataFiles
 from crew.models.fake import FakeCrewModel
 from crew.engine.service import Crew, NotPaused
 from crew.settings import ROLES, Settings
@@ -16,12 +17,13 @@ from crew.settings import ROLES, Settings
 RUNNER = textwrap.dedent("""
     import sys
     from crew.storage.chats import ChatStore
+    from crew.storage.files import DataFiles
     from crew.engine.service import Crew
     from crew.settings import Settings
 
     settings = Settings(model="fake?delay=1", web_search=False)
     crew = Crew.from_settings(settings)
-    store = ChatStore(settings.data_dir / "crew.sqlite")
+    store = ChatStore(DataFiles(settings.data_dir).chats)
     chat = store.create("durable", "kill me")
     crew.ingest("durable", "tea.md", b"A cup of green tea has about 30 mg of caffeine.")
     turn = crew.run_turn("durable", chat.chat_id, "How much caffeine is in green tea?")
@@ -55,7 +57,7 @@ def kill_after_first_line(script: str, while_alive=lambda line: None) -> list[st
 
 @pytest.mark.slow
 def test_a_turn_killed_midway_is_interrupted_and_carries_on(tmp_path):
-    store = ChatStore(tmp_path / "data" / "crew.sqlite")
+    store = ChatStore(DataFiles(tmp_path / "data").chats)
 
     def running(line: list[str]) -> None:  # the plan is made and saved; research has begun
         assert line[:1] == ["RESEARCHING"], line

@@ -52,8 +52,9 @@ def test_ten_turns_in_ten_workspaces_at_once(crew, caplog):
 
 def test_chat_lists_and_documents_stay_in_their_workspace(crew):
     from crew.storage.chats import ChatNotFound, ChatStore
+    from crew.storage.files import DataFiles
 
-    store = ChatStore(crew.settings.data_dir / "crew.sqlite")
+    store = ChatStore(DataFiles(crew.settings.data_dir).chats)
     a, b = store.create("alpha", "Falcon budget"), store.create("beta", "Falcon launch")
     assert [c.title for c in store.list("alpha")] == ["Falcon budget"]
     assert store.get("beta", a.chat_id) is None  # another workspace's chat cannot be read...

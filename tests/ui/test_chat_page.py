@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.storage.chats import ChatStore
+from crew.storage.files import DataFiles
 from crew.settings import Settings
 from pages.common.crew_access import MODELS_HOOK, get_crew
 from tests.servers import APP
@@ -30,7 +31,7 @@ def popovers(block) -> list:
 
 
 def store() -> ChatStore:
-    return ChatStore(Settings().data_dir / "crew.sqlite")
+    return ChatStore(DataFiles(Settings().data_dir).chats)
 
 
 def test_a_goal_shows_each_step_in_order_then_the_answer_with_its_sources(scripted):

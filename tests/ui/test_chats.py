@@ -6,11 +6,12 @@ import pytest
 
 from crew.storage.chats import ChatNotFound, ChatStore, title_from
 from crew.engine.events import Event
+from crew.storage.files import DataFiles
 
 
 @pytest.fixture
 def store(tmp_path) -> ChatStore:
-    return ChatStore(tmp_path / "crew.sqlite")
+    return ChatStore(DataFiles(tmp_path).chats)
 
 
 def test_titles_are_one_short_line():
@@ -24,7 +25,7 @@ def test_chats_list_newest_first_and_survive_a_new_store(store, tmp_path):
     b = store.create("w1", "Second")
     store.start_turn("w1", a.chat_id, "t1", "goal")  # activity moves a chat up
     assert [c.title for c in store.list("w1")] == ["First", "Second"]
-    again = ChatStore(tmp_path / "crew.sqlite")
+    again = ChatStore(DataFiles(tmp_path).chats)
     assert [c.chat_id for c in again.list("w1")] == [a.chat_id, b.chat_id]
 
 

@@ -25,7 +25,7 @@ from crew.documents.parsers import IngestError, ParseOptions, Section, file_form
 from crew.settings import APP_DIR, Settings, default_of
 
 if TYPE_CHECKING:
-    from crew.documents.library import Library
+    from crew.storage.protocols import DocumentLibrary
 
 __all__ = [
     "IngestError", "IngestLimits", "IngestResult", "Progress", "Section", "chunk_sections", "fit_window",
@@ -205,7 +205,7 @@ def ingest_bytes(
     name: str,
     data: bytes,
     *,
-    library: "Library | None" = None,
+    library: "DocumentLibrary | None" = None,
     chunk_size: int = default_of("chunk_size"),
     chunk_overlap: int = default_of("chunk_overlap"),
     limits: IngestLimits | None = None,
@@ -299,7 +299,7 @@ def _duplicate(source: str, known, size: int, started: float) -> IngestResult:
                         seconds=round(time.perf_counter() - started, 3))
 
 
-def _roll_back(memory: WorkspaceMemory, library: "Library | None", doc_id: str, claimed: bool, stored: bool = False) -> None:
+def _roll_back(memory: WorkspaceMemory, library: "DocumentLibrary | None", doc_id: str, claimed: bool, stored: bool = False) -> None:
     """Leave nothing of a failed file: chunks out of memory, row out of the library."""
     try:
         if claimed and library is not None:

@@ -25,7 +25,8 @@ from crew.documents.parsers import IngestError, file_format, parse
 from crew.settings import default_of
 
 if TYPE_CHECKING:
-    from crew.documents.library import Document, Library
+    from crew.storage.documents_table import Document
+    from crew.storage.protocols import DocumentLibrary
 
 NO_ORIGINAL = "its original file was not kept (it was added before originals were): re-upload it to re-index it"
 REINDEXED = "reindex"  # IngestResult.extra key: this result is a re-index, not an upload
@@ -36,7 +37,7 @@ class Reindex:
     """One re-index of one workspace: `step` once per document (in `documents` order), or `run`."""
 
     memory: WorkspaceMemory
-    library: "Library"
+    library: "DocumentLibrary"
     chunk_size: int = default_of("chunk_size")
     chunk_overlap: int = default_of("chunk_overlap")
     limits: IngestLimits = field(default_factory=IngestLimits)

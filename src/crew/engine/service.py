@@ -91,16 +91,18 @@ class Crew:
         """Open the stores under the settings' data dir (and Chroma server); models are built per turn."""
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        from crew.storage.files import DataFiles
         from crew.storage.sql import connect
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder())
+        files = DataFiles(data)
         return cls(
             settings, memory,
-            TraceStore(data / "crew.sqlite", price_table(settings.prices)),
-            ChatStore(data / "crew.sqlite"),
-            SqliteSaver(connect(data / "checkpoints.sqlite")),
+            TraceStore(files.traces, price_table(settings.prices)),
+            ChatStore(files.chats),
+            SqliteSaver(connect(files.checkpoints)),
             models=models, tools=tools,
         )
 
@@ -145,7 +147,7 @@ class Crew:
 
     def search_documents(self, workspace: str, query: str, k: int = 5):
         """The passages of a workspace's documents the researcher's memory search would bring back."""
-        return self.memory.workspace(workspace).search(query, k=k, kinds=("documents",))
+        return self.memory.workspace(workspace).search_documents(query, k=k)
 
     def delete_document(self, workspace: str, doc_id: str) -> bool:
         """Delete a document from a workspace: its chunks leave memory, then it leaves the list."""

@@ -15,16 +15,13 @@ complete, so nobody cites half a document.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from crew.storage.sql import SqlStore, connect
+from crew.storage.sql import SqlStore
 from crew.retrieval.stemming import analyze, fold, language_of, query_tokens
 
 TOKENIZER = "unicode61 remove_diacritics 2"  # the text arrives stemmed and folded (crew.stemming)
@@ -58,6 +55,22 @@ def query_words(query: str) -> list[str]:
     return useful or words
 
 
+def query_terms(query: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Pair each query word with its tokens as the index stores them (stemmed, folded).
+
+    The words are stemmed in the question's language, as the index stemmed each chunk in its own.
+    """
+    language = language_of(query)
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for word in query_words(query)[: MAX_TERMS * 2]:
+        tokens = query_tokens(word, language)
+        if tokens and tokens not in seen:
+            seen.add(tokens)
+            out.append((word, tokens))
+    return out
+
+
 @dataclass(frozen=True)
 class KeywordQuery:
     """A query ready to run against one collection's FTS5 table."""
@@ -78,32 +91,34 @@ class KeywordIndex(SqlStore):
     """BM25 keyword search over chunks, keyed by Chroma collection name.
 
     Writes go through the store's one connection; searches read on a connection of their own
-    thread, so they run side by side (WAL).
+    thread (`SqlStore`'s parallel reads), so they run side by side (WAL).
     """
 
     def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _HOLDS)
-        self._in_memory = str(path) == ":memory:"
-        self._local = threading.local()
+        super().__init__(path, _HOLDS, parallel_reads=True)
         self._ready: set[str] = set()
+        self._drop_porter_tables()
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection to read with: this thread's own on a file, so searches run side by side (WAL)."""
-        if self._in_memory:
-            with self._lock:
-                yield self._conn
-            return
-        conn = getattr(self._local, "db", None)
-        if conn is None:
-            conn = self._local.db = connect(Path(self.path))
-        yield conn
+    def _drop_porter_tables(self) -> None:
+        """Drop the `kw_*` tables of the porter-stemmed index this one replaced (nothing reads them).
+
+        Idempotent and cheap once done (one look at the schema); the listing is read inside the
+        transaction, so two processes opening the file at once do not both drop. The pages freed
+        are reused as the `kws_*` tables grow (no VACUUM: it would hold the file for a long time).
+        """
+        with self.transaction() as db:
+            # Virtual tables first: an FTS5 table takes its shadow tables with it, then the content
+            # tables go with their indexes and triggers.
+            for virtual in (True, False):
+                for row in db.rows("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'kw\\_%' ESCAPE '\\'"):
+                    if (row["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE") == virtual:
+                        db.run(f'DROP TABLE IF EXISTS "{row["name"]}"')
 
     def _ensure(self, collection: str) -> str:
         t = _table(collection)
         if collection in self._ready:
             return t
-        with self._lock, self.transaction() as db:
+        with self.transaction() as db:
             db.run(f'CREATE TABLE IF NOT EXISTS "{t}_rows" (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,'
                    " doc_id TEXT NOT NULL, text TEXT NOT NULL)")
             db.run(f'CREATE INDEX IF NOT EXISTS "{t}_doc" ON "{t}_rows" (doc_id)')
@@ -135,43 +150,25 @@ class KeywordIndex(SqlStore):
 
     def count(self, collection: str, doc_id: str | None = None) -> int:
         t = self._ensure(collection)
-        with self._reading() as db:
-            if doc_id is None:
-                return db.execute(f'SELECT count(*) FROM "{t}_rows"').fetchone()[0]
-            return db.execute(f'SELECT count(*) FROM "{t}_rows" WHERE doc_id = ?', (doc_id,)).fetchone()[0]
+        if doc_id is None:
+            return self.rows(f'SELECT count(*) FROM "{t}_rows"')[0][0]
+        return self.rows(f'SELECT count(*) FROM "{t}_rows" WHERE doc_id = ?', (doc_id,))[0][0]
 
-    def terms(self, query: str) -> list[tuple[str, tuple[str, ...]]]:
-        """Pair each query word with its tokens as the index stores them (stemmed, folded).
-
-        The words are stemmed in the question's language, as the index stemmed each chunk in its own.
-        """
-        language = language_of(query)
-        seen: set[tuple[str, ...]] = set()
-        out = []
-        for word in query_words(query)[: MAX_TERMS * 2]:
-            tokens = query_tokens(word, language)
-            if tokens and tokens not in seen:
-                seen.add(tokens)
-                out.append((word, tokens))
-        return out
-
-    def prepare(self, collection: str, query: str) -> "KeywordQuery | None":
+    def prepare(self, collection: str, query: str) -> KeywordQuery | None:
         """Turn a query into the FTS5 expression to run (None when no word of it is in the index).
 
         Words nobody uses are dropped; past the postings budget the commonest words are too.
         """
-        terms = self.terms(query)
+        terms = query_terms(query)
         if not terms:
             return None
         t = self._ensure(collection)
-        with self._reading() as db:
-            total = db.execute(f'SELECT count(*) FROM "{t}_rows"').fetchone()[0]
-            if not total:
-                return None
-            tokens = sorted({tok for _, toks in terms for tok in toks})
-            df = dict(db.execute(
-                f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens
-            ).fetchall())
+        total = self.rows(f'SELECT count(*) FROM "{t}_rows"')[0][0]
+        if not total:
+            return None
+        tokens = sorted({tok for _, toks in terms for tok in toks})
+        df = {r[0]: r[1] for r in self.rows(
+            f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens)}
         # A phrase is as rare as its rarest word; a term nobody uses cannot match.
         scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), toks) for _, toks in terms) if s[0] > 0),
                         key=lambda s: s[0])
@@ -186,7 +183,7 @@ class KeywordIndex(SqlStore):
         # The stemmed forms go into MATCH, each a phrase of its tokens.
         return KeywordQuery(t, " OR ".join('"' + " ".join(toks) + '"' for toks in kept))
 
-    def rank(self, q: "KeywordQuery | None", n: int, exclude_docs: Iterable[str] = (),
+    def rank(self, q: KeywordQuery | None, n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Return the n best (chunk_id, score) and the scores of the chunks in `also` that match at
         all, from one pass over the index (a second MATCH would cost as much again)."""
@@ -203,8 +200,7 @@ class KeywordIndex(SqlStore):
             args: tuple = (q.match, limit, *extra)
         else:
             sql, args = f"SELECT *, 1 FROM ({matches} ORDER BY s LIMIT ?)", (q.match, limit)
-        with self._reading() as db:
-            rows = db.execute(sql, args).fetchall()
+        rows = self.rows(sql, args)
         best = sorted(((-float(s), cid) for cid, doc, s, first in rows if first and doc not in skip), reverse=True)
         scores = {cid: -float(s) for cid, doc, s, first in rows if not first}
         return [(cid, score) for score, cid in best[:n]], scores
@@ -219,8 +215,4 @@ class KeywordIndex(SqlStore):
         self.run("DELETE FROM holds WHERE collection = ? AND doc_id = ?", (collection, doc_id))
 
     def held(self, collection: str) -> set[str]:
-        with self._reading() as db:
-            return {r[0] for r in db.execute("SELECT doc_id FROM holds WHERE collection = ?", (collection,)).fetchall()}
-
-    def close(self) -> None:
-        super().close()
+        return {r[0] for r in self.rows("SELECT doc_id FROM holds WHERE collection = ?", (collection,))}

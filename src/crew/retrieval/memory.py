@@ -35,6 +35,8 @@ from chromadb.config import Settings as ChromaSettings
 from crew.retrieval.embeddings import Embedder
 from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place, same_language
 from crew.retrieval.keywords import KeywordIndex
+from crew.storage.files import DataFiles
+from crew.storage.protocols import KeywordSearch
 from crew.engine.state import source_label
 
 Kind = Literal["documents", "findings"]
@@ -144,7 +146,7 @@ def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000) -> 
     Either way the client remembers the data dir (`persist_directory`), where the keyword index
     that goes with it lives.
     """
-    path = Path(data_dir).resolve() / "chroma"
+    path = DataFiles(Path(data_dir).resolve()).chroma
     settings = ChromaSettings(anonymized_telemetry=False, persist_directory=str(path))
     if host:
         return chromadb.HttpClient(host=host, port=port, settings=settings)
@@ -166,7 +168,7 @@ def keyword_index_for(client: chromadb.ClientAPI) -> KeywordIndex:
     s = client.get_settings()
     directory = Path(s.persist_directory) if s.persist_directory else None
     if directory is not None and (s.is_persistent or (s.chroma_server_host and directory.is_absolute())):
-        return KeywordIndex(directory.resolve().parent / "keywords.sqlite")
+        return KeywordIndex(DataFiles.around_chroma(directory).keywords)
     return KeywordIndex(":memory:")
 
 
@@ -181,11 +183,11 @@ class Memory:
     """The Chroma collections of every workspace; hand out one workspace at a time."""
 
     def __init__(self, client: chromadb.ClientAPI, embedder: Embedder, prefix: str = "crew",
-                 keywords: KeywordIndex | None = None) -> None:
+                 keywords: KeywordSearch | None = None) -> None:
         self.client = client
         self.embedder = embedder
         self.prefix = prefix
-        self.keywords = keywords if keywords is not None else keyword_index_for(client)
+        self.keywords: KeywordSearch = keywords if keywords is not None else keyword_index_for(client)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -386,6 +388,14 @@ class WorkspaceMemory:
 
     def keyword_count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
         return self._memory.keywords.count(self._key(kind), doc_id)
+
+    def search_documents(self, query: str, k: int = 5, with_findings: bool = False) -> list[Hit]:
+        """What a person searching a workspace gets: passages of its documents, and with
+        `with_findings` the web findings the crew remembered too.
+
+        The Documents page and `crew search` both ask this, so they cannot disagree.
+        """
+        return self.search(query, k=k, kinds=("documents", "findings") if with_findings else ("documents",))
 
     def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
                candidates: int | None = None, checked: bool = False) -> list[Hit]:

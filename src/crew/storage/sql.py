@@ -62,15 +62,21 @@ class SqlStore:
     """One SQLite connection behind one lock; every store of the app is built on it.
 
     Subclasses pass their schema, and may pass `translate` to turn sqlite3 errors into their own
-    error type (the trace store names itself in what the person reads).
+    error type (the trace store names itself in what the person reads), and `parallel_reads` when
+    many threads search at once (the keyword index): `rows` then reads on a connection per thread.
     """
 
     def __init__(self, path: Path | str, schema: str = "",
-                 translate: Callable[[sqlite3.Error], Exception] | None = None) -> None:
+                 translate: Callable[[sqlite3.Error], Exception] | None = None, parallel_reads: bool = False) -> None:
         self.path = path
         self._translate = translate
         self._lock = threading.RLock()
         self._conn = self._guard(connect, path)
+        # With parallel reads each thread reads on a connection of its own (WAL lets readers run
+        # beside each other and beside the writer); an in-memory database has only the one.
+        self._parallel = parallel_reads and str(path) != ":memory:"
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         if schema:
             with self.transaction() as tx:
                 for statement in _statements(schema):
@@ -86,8 +92,19 @@ class SqlStore:
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Run a query and return all its rows, read before the connection is let go."""
+        if self._parallel:
+            return self._guard(lambda: self._reader().execute(sql, args).fetchall())
         with self._lock:
             return self._guard(lambda: self._conn.execute(sql, args).fetchall())
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's own reading connection (opened on its first read, closed with the store)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+            with self._lock:
+                self._readers.append(conn)
+        return conn
 
     def row(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = self.rows(sql, args)
@@ -121,6 +138,9 @@ class SqlStore:
 
     def close(self) -> None:
         with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
             self._conn.close()
 
 
