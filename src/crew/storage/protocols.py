@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from crew.engine.events import Event
+    from crew.engine.reducer import Span, TurnFold
     from crew.retrieval.keywords import KeywordQuery
     from crew.storage.chats import Chat, TurnRecord
     from crew.storage.documents_table import Document, Job
@@ -34,7 +35,8 @@ class Chats(Protocol):
 
     def workspaces(self) -> list[str]: ...
 
-    def create(self, workspace: str, title: str = "New chat", review_plan: bool = False) -> Chat: ...
+    def create(self, workspace: str, title: str = "New chat", review_plan: bool = False,
+               chat_id: str | None = None) -> Chat: ...
 
     def list(self, workspace: str, limit: int = 200) -> list[Chat]: ...
 
@@ -65,11 +67,7 @@ class Chats(Protocol):
 class Traces(Protocol):
     """Each turn as a tree of spans with its totals; reads name their workspace."""
 
-    def start_turn(self, workspace: str, thread_id: str, turn_id: str, goal: str, model: str) -> None: ...
-
-    def record(self, workspace: str, event: Event) -> None: ...
-
-    def end_turn(self, turn_id: str, status: str, limit_hit: str | None, error: str | None) -> None: ...
+    def write(self, workspace: str, turn: "TurnFold", spans: list["Span"]) -> None: ...
 
     def turns(self, workspace: str, limit: int = 50) -> list[dict[str, Any]]: ...
 
