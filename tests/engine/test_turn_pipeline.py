@@ -154,3 +154,23 @@ def test_a_turn_uses_no_thread_of_its_own_besides_its_worker(make_crew):
     turn.run()
     assert f"turn-{turn.turn_id}" in new
     assert not [n for n in new if n.startswith(("Thread-", "live-"))], new  # no Timer, no drain thread
+
+
+def test_a_long_step_keeps_the_turns_heartbeat_fresh(make_crew, monkeypatch):
+    import crew.engine.turn as turn_module
+
+    monkeypatch.setattr(turn_module, "HEARTBEAT_S", 0.1)
+    release = threading.Event()
+    crew = make_crew(dict(coordinator=[lambda m: release.wait(30) and Plan(subquestions=["q"])],
+                          writer=["a"], critic=[APPROVE]))
+    turn = crew.run_turn("w", None, "goal")
+
+    def heartbeat() -> float:
+        return crew.chats.row("SELECT heartbeat FROM chat_turns WHERE turn_id = ?", (turn.turn_id,))["heartbeat"]
+
+    first = heartbeat()
+    time.sleep(0.5)  # the coordinator's one model call is still running: no step has finished
+    during = heartbeat()
+    release.set()
+    turn.run()
+    assert during > first

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 GRACE_S = 0.5
 # Beyond the turn's own timeout, how long before the turn is settled without its worker.
 DEADLINE_SLACK_S = 5.0
+# How often a running turn tells the chat history it is alive, also during one long step, so
+# another instance can tell a dead owner from a slow model (storage.owners.STALE_AFTER_S is 120).
+HEARTBEAT_S = 30.0
 
 
 @dataclass
@@ -125,6 +128,17 @@ class Turn:
         self.stop_requested = True
         self._cancel.set()
         self._after(GRACE_S, "stopped")
+
+    def _beat_later(self) -> None:
+        if self._save_chat:
+            self._alarms.append(self.crew.watchdog.after(HEARTBEAT_S, self._beat))
+
+    def _beat(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._save("running")  # saving the turn so far refreshes its heartbeat
+        self._beat_later()
 
     def _after(self, seconds: float, reason: str) -> None:
         self._alarms.append(self.crew.watchdog.after(seconds, lambda: self._settle(reason)))
@@ -230,6 +244,7 @@ class Turn:
                          data={"workspace": self.workspace, "thread_id": self.chat_id, "model": self.settings.model,
                                "resumed": self._resume is not None}))
         self._after(self.settings.timeout_s + DEADLINE_SLACK_S, "timeout")
+        self._beat_later()
         ctx = TurnContext(self.turn_id, self.crew.memory.workspace(self.workspace), self.budget, self._emit,
                           models=self._models, tools=self._tools, policy=Policy.from_settings(self.settings))
         if self._carry_on:
