@@ -46,7 +46,7 @@ class StandInCrew:
     def search_documents(self, workspace, query, k):
         return [SimpleNamespace(source="a.md", page=0, text="alpha beta gamma delta")][:k]
 
-    def run_turn(self, workspace, thread_id, goal, *, settings=None, models=None, save_chat=True):
+    def run_turn(self, workspace, chat_id, goal, *, settings=None, models=None, save_chat=True):
         assert save_chat is False  # evaluation turns stay out of the chat history
         self.goals.append(goal)
         return StandInTurn(goal, self.started if goal == self.block_on else None)

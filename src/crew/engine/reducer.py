@@ -158,7 +158,8 @@ class TurnFold:
     def _on_turn_started(self, e: Event) -> Changes:
         self.turn_id, self.goal = e.turn_id, e.text
         self.workspace = e.data.get("workspace", self.workspace)
-        self.chat_id = e.data.get("thread_id", self.chat_id)
+        # "thread_id" in events stored before the chat was called the chat everywhere
+        self.chat_id = e.data.get("chat_id") or e.data.get("thread_id") or self.chat_id
         self.model = e.data.get("model", self.model)
         self.started = self.started or e.ts
         self.status, self.review, self.ended = "running", None, None

@@ -241,7 +241,7 @@ class Turn:
 
     def _work(self) -> None:
         self._emit(Event(kind="turn_started", turn_id=self.turn_id, agent="crew", text=self.goal,
-                         data={"workspace": self.workspace, "thread_id": self.chat_id, "model": self.settings.model,
+                         data={"workspace": self.workspace, "chat_id": self.chat_id, "model": self.settings.model,
                                "resumed": self._resume is not None}))
         self._after(self.settings.timeout_s + DEADLINE_SLACK_S, "timeout")
         self._beat_later()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Search = Callable[[str, str, int], "list[Hit]"]
 # (questions done, total, the question now running or None at the end).
 Progress = Callable[[int, int, "Question | None"], None]
-THREAD_ID = "eval"  # the chat thread the evaluation's turns are recorded under
+CHAT_ID = "eval"  # what the evaluation's turns are traced under (they stay out of the chat history)
 
 
 def load_questions(crew: "Crew", workspace: str, data: bytes, name: str) -> list[Question]:
@@ -50,7 +50,7 @@ class Evaluation:
     """One run of questions over a workspace; `run()` returns a result per question finished."""
 
     def __init__(self, crew: "Crew", workspace: str, questions: list[Question], *, k: int = 5, answers: bool = True,
-                 search: Search | None = None, thread_id: str = THREAD_ID,
+                 search: Search | None = None, chat_id: str = CHAT_ID,
                  detect: Callable[[str], str | None] = language_code, settings: "Settings | None" = None,
                  models: dict | None = None) -> None:
         if k < 1:
@@ -61,7 +61,7 @@ class Evaluation:
         self.k = k
         self.answers = answers
         self.search = search or crew.search_documents
-        self.thread_id = thread_id
+        self.chat_id = chat_id
         self.detect = detect
         self.settings = settings  # the asking person's (their models, limits); the crew's by default
         self.models = models
@@ -114,7 +114,7 @@ class Evaluation:
         if not self.answers:
             return result
         # An evaluation's turns are traced but kept out of the chat history.
-        turn = self.crew.run_turn(self.workspace, self.thread_id, question.text, settings=self.settings,
+        turn = self.crew.run_turn(self.workspace, self.chat_id, question.text, settings=self.settings,
                                   models=self.models, save_chat=False)
         with self._lock:
             if self.cancelled:

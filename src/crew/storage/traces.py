@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 PriceFn = Callable[[str, int, int], float]  # (model, tokens_in, tokens_out) -> USD
 
+# `thread_id` is the chat a turn belongs to (the column keeps its first name; LangGraph's own
+# thread_id, in the checkpoints, is the turn).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS traces (
   turn_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, thread_id TEXT NOT NULL, goal TEXT NOT NULL,
