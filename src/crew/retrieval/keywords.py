@@ -58,6 +58,19 @@ def query_words(query: str) -> list[str]:
     return useful or words
 
 
+def search_terms(query: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Pair each query word with its tokens as an index stores them (stemmed in the question's language, folded)."""
+    language = language_of(query)
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for word in query_words(query)[: MAX_TERMS * 2]:
+        tokens = query_tokens(word, language)
+        if tokens and tokens not in seen:
+            seen.add(tokens)
+            out.append((word, tokens))
+    return out
+
+
 @dataclass(frozen=True)
 class KeywordQuery:
     """A query ready to run against one collection's FTS5 table."""
@@ -145,15 +158,7 @@ class KeywordIndex(SqlStore):
 
         The words are stemmed in the question's language, as the index stemmed each chunk in its own.
         """
-        language = language_of(query)
-        seen: set[tuple[str, ...]] = set()
-        out = []
-        for word in query_words(query)[: MAX_TERMS * 2]:
-            tokens = query_tokens(word, language)
-            if tokens and tokens not in seen:
-                seen.add(tokens)
-                out.append((word, tokens))
-        return out
+        return search_terms(query)
 
     def prepare(self, collection: str, query: str) -> "KeywordQuery | None":
         """Turn a query into the FTS5 expression to run (None when no word of it is in the index).
