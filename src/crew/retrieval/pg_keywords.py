@@ -74,9 +74,9 @@ class PgKeywordIndex:
     searches the same way. The schema is created (or migrated) when the index opens.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 8, ranking: Ranking = "bm25") -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, ranking: Ranking = "bm25", timeout: float = 10.0) -> None:
         self.ranking = ranking
-        self._pool = open_pool(url, max_size=pool_size, name="crew-keywords")
+        self._pool = open_pool(url, max_size=pool_size, timeout=timeout, name="crew-keywords")
         try:
             self.migrations_applied = migrate(self._pool, COMPONENT, MIGRATIONS)
         except BaseException:
