@@ -255,7 +255,8 @@ def main() -> None:
 
     figures: dict = {
         "questions": hyb["questions"], "answerable": hyb["answerable"], "files": ingested["files"],
-        "chunks": ingested["chunks"], "ingest_s": ingested["seconds"], "model": a.model, "keywords": a.keywords or "sqlite",
+        "chunks": ingested["chunks"], "ingest_s": ingested["seconds"], "model": a.model,
+        "keywords": a.keywords or "sqlite",
         "recall5_hybrid": hyb["recall_at_k"], "recall5_vector": vec["recall_at_k"], "recall5_keyword": kw["recall_at_k"],
         "mrr_hybrid": hyb["mrr"], "mrr_vector": vec["mrr"], "mrr_keyword": kw["mrr"],
         "recall5_hybrid_vs_vector": ratio(hyb["recall_at_k"], vec["recall_at_k"]),

@@ -66,7 +66,8 @@ class PostgresServer:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.dir)
         if out.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:2])} failed ({out.returncode}): {out.stderr[-2000:] or out.stdout[-2000:]}")
+            said = out.stderr[-2000:] or out.stdout[-2000:]
+            raise RuntimeError(f"{Path(str(args[0])).name} failed ({out.returncode}): {said}")
         return out
 
     def start(self) -> "PostgresServer":

@@ -94,7 +94,8 @@ class PgKeywordIndex:
         # In chunk id order, so two writers touching the same chunks lock them in the same order (no deadlock).
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO crew_keyword_chunks (collection, chunk_id, doc_id, stems, length) VALUES (%s, %s, %s, %s, %s)"
+                "INSERT INTO crew_keyword_chunks (collection, chunk_id, doc_id, stems, length)"
+                " VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (collection, chunk_id) DO UPDATE SET doc_id = excluded.doc_id, stems = excluded.stems,"
                 " length = excluded.length", [latest[cid] for cid in sorted(latest)])
 
