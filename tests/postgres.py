@@ -105,6 +105,10 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     raise
 
+    def restart(self) -> None:
+        """Stop and start the server on the same data and port (every client connection is cut)."""
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.log, "-m", "fast", "-w", "-t", "60", "restart")
+
     def stop(self) -> None:
         if self.started:
             try:

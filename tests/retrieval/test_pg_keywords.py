@@ -207,6 +207,21 @@ def test_unreachable_database_names_the_setting_and_masks_the_password(postgres_
     assert "password authentication failed" in str(err.value) and "not-the-password" not in str(err.value)
 
 
+def test_the_index_carries_on_after_the_server_restarts(col):
+    from tests.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        index = PgKeywordIndex(server.url, pool_size=2)
+        try:
+            index.add(col, [("a", "a", "Kestrels hunt voles.")])
+            server.restart()
+            assert search(index, col, "kestrel") == ["a"]  # the pool's dead connections were replaced
+            index.add(col, [("b", "b", "Herons hunt fish.")])
+            assert index.count(col) == 2
+        finally:
+            index.close()
+
+
 def test_memory_searches_with_postgres_keywords(tmp_path, pg_url, embedder):
     """`Memory(..., keywords=PgKeywordIndex(url))`: hybrid and keyword search, per workspace."""
     from crew.retrieval.memory import Chunk, Memory, chroma_client

@@ -43,8 +43,10 @@ def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str =
         remember_secret(conninfo_to_dict(url).get("password"))  # masked in any log line or error text too
     except Exception as exc:  # a malformed URL: say which setting, without echoing it raw
         raise DatabaseError(f"{SETTING} is not a valid Postgres URL ({shown}): {type(exc).__name__}") from None
+    # `check` tries each connection as it leaves the pool (one round trip): after the server restarts, the
+    # dead ones are replaced there instead of failing the next query.
     pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout, name=name, open=False,
-                          kwargs={"connect_timeout": max(1, int(timeout))})
+                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout))})
     try:
         pool.open(wait=True, timeout=timeout)
     except PoolTimeout:
