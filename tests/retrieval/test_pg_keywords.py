@@ -165,6 +165,35 @@ def test_both_backends_score_alike(tmp_path, pg_url, col):
 # Postgres only.
 
 
+def test_collection_statistics_follow_every_write(pg_url, col):
+    """BM25's chunk count and mean length, kept by triggers, stay exact under upserts, deletes and two writers."""
+    import psycopg
+
+    index = PgKeywordIndex(pg_url)
+
+    def writer(k):
+        for i in range(0, 120, 12):
+            rows = [(f"c-{j:04d}", f"d{j % 5}", "word " * (1 + (j * k) % 9)) for j in range(i, i + 30)]
+            index.add(col, rows if k % 2 else rows[::-1])
+
+    try:
+        threads = [threading.Thread(target=writer, args=(k,)) for k in (1, 2, 3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        index.delete_document(col, "d3")
+        index.add(col, [("c-0001", "d1", "one two three four five six seven eight nine ten eleven")])
+        with psycopg.connect(pg_url) as conn:
+            real = conn.execute("SELECT count(*), sum(length) FROM crew_keyword_chunks WHERE collection = %s",
+                                (col,)).fetchone()
+            kept = conn.execute("SELECT chunks, length FROM crew_keyword_stats WHERE collection = %s", (col,)).fetchone()
+        assert real[0] == index.count(col) == 138 - 27  # c-0000..c-0137, less d3's 27
+        assert tuple(kept) == tuple(real)
+    finally:
+        index.close()
+
+
 def test_schema_is_created_once_when_two_instances_start_together(postgres_server):
     url = postgres_server.create_database(f"twin_{uuid.uuid4().hex[:8]}")
     barrier, opened, errors = threading.Barrier(4), [], []
