@@ -166,7 +166,8 @@ def test_both_backends_score_alike(tmp_path, pg_url, col):
 
 
 def test_collection_statistics_follow_every_write(pg_url, col):
-    """BM25's chunk count and mean length, kept by triggers, stay exact under upserts, deletes and two writers."""
+    """BM25's figures (chunks, total length, chunks per word), kept by triggers, stay exact under upserts,
+    deletes and three writers."""
     import psycopg
 
     index = PgKeywordIndex(pg_url)
@@ -188,8 +189,13 @@ def test_collection_statistics_follow_every_write(pg_url, col):
             real = conn.execute("SELECT count(*), sum(length) FROM crew_keyword_chunks WHERE collection = %s",
                                 (col,)).fetchone()
             kept = conn.execute("SELECT chunks, length FROM crew_keyword_stats WHERE collection = %s", (col,)).fetchone()
+            real_terms = conn.execute("SELECT word, ndoc FROM ts_stat(format('SELECT tsv FROM crew_keyword_chunks"
+                                      " WHERE collection = %%L', %s::text)) ORDER BY 1", (col,)).fetchall()
+            kept_terms = conn.execute("SELECT term, chunks FROM crew_keyword_terms WHERE collection = %s AND chunks > 0"
+                                      " ORDER BY 1", (col,)).fetchall()
         assert real[0] == index.count(col) == 138 - 27  # c-0000..c-0137, less d3's 27
         assert tuple(kept) == tuple(real)
+        assert kept_terms == real_terms and len(real_terms) == 12  # "word" and the eleven of c-0001
     finally:
         index.close()
 

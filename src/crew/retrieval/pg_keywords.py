@@ -35,14 +35,22 @@ COMPONENT = "keywords"
 K1, B = 1.2, 0.75  # FTS5's bm25() defaults
 Ranking = Literal["bm25", "ts_rank_cd"]
 
+# One body for the three statement triggers that keep BM25's figures: `{rows}` gives (collection, sign, length,
+# tsv) for every row the statement added (+1) or removed (-1); an update is its new rows less its old ones.
 _STATS_FUNCTION = (
     "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
     " INSERT INTO crew_keyword_stats (collection, chunks, length)"
-    " SELECT collection, sum(n), sum(length) FROM ({rows}) AS r GROUP BY collection ORDER BY collection"
+    " SELECT collection, sum(sign), sum(sign * length) FROM ({rows}) AS r GROUP BY collection ORDER BY collection"
     " ON CONFLICT (collection) DO UPDATE SET chunks = crew_keyword_stats.chunks + excluded.chunks,"
     " length = crew_keyword_stats.length + excluded.length;"
+    " INSERT INTO crew_keyword_terms (collection, term, chunks)"
+    " SELECT collection, t.lexeme, sum(sign) FROM ({rows}) AS r, unnest(r.tsv) AS t GROUP BY 1, 2"
+    " HAVING sum(sign) <> 0 ORDER BY 1, 2"
+    " ON CONFLICT (collection, term) DO UPDATE SET chunks = crew_keyword_terms.chunks + excluded.chunks;"
     " RETURN NULL; END $$"
 )
+_ADDED = "SELECT collection, 1 AS sign, length, tsv FROM new_rows"
+_REMOVED = "SELECT collection, -1 AS sign, length, tsv FROM old_rows"
 
 MIGRATIONS = (
     Migration(1, (
@@ -56,19 +64,21 @@ MIGRATIONS = (
         " doc_id text NOT NULL, stems text NOT NULL, length integer NOT NULL,"
         " tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, crew_unaccent(stems))) STORED,"
         " PRIMARY KEY (collection, chunk_id))",
-        "CREATE INDEX IF NOT EXISTS crew_keyword_chunks_tsv ON crew_keyword_chunks USING gin (collection, tsv)",
+        "CREATE INDEX IF NOT EXISTS crew_keyword_chunks_tsv ON crew_keyword_chunks USING gin (collection, tsv)"
+        " WITH (fastupdate = off)",
         "CREATE INDEX IF NOT EXISTS crew_keyword_chunks_doc ON crew_keyword_chunks (collection, doc_id)",
         "CREATE TABLE IF NOT EXISTS crew_keyword_holds (collection text NOT NULL, doc_id text NOT NULL,"
         " since double precision NOT NULL, PRIMARY KEY (collection, doc_id))",
-        # BM25 needs each collection's chunk count and mean length on every search; counting them took
-        # 67 ms at 100k chunks, so statement triggers keep them (one update per writing statement).
+        # BM25 needs, on every search, each collection's chunk count and mean length and how many chunks hold
+        # each query word (FTS5 keeps these itself). Counting them took 67 ms (count and length) and up to 40 ms
+        # a common word at 100k chunks, so statement triggers keep them, as FTS5's fts5vocab table has them.
         "CREATE TABLE IF NOT EXISTS crew_keyword_stats (collection text PRIMARY KEY, chunks bigint NOT NULL,"
         " length bigint NOT NULL)",
-        _STATS_FUNCTION.format(name="crew_keyword_stats_added", rows="SELECT collection, 1 AS n, length FROM new_rows"),
-        _STATS_FUNCTION.format(name="crew_keyword_stats_changed", rows="SELECT collection, 0 AS n, length FROM new_rows"
-                               " UNION ALL SELECT collection, 0, -length FROM old_rows"),
-        _STATS_FUNCTION.format(name="crew_keyword_stats_removed",
-                               rows="SELECT collection, -1 AS n, -length AS length FROM old_rows"),
+        "CREATE TABLE IF NOT EXISTS crew_keyword_terms (collection text NOT NULL, term text NOT NULL,"
+        " chunks bigint NOT NULL, PRIMARY KEY (collection, term))",
+        _STATS_FUNCTION.format(name="crew_keyword_stats_added", rows=_ADDED),
+        _STATS_FUNCTION.format(name="crew_keyword_stats_changed", rows=f"{_ADDED} UNION ALL {_REMOVED}"),
+        _STATS_FUNCTION.format(name="crew_keyword_stats_removed", rows=_REMOVED),
         "CREATE OR REPLACE TRIGGER crew_keyword_stats_ins AFTER INSERT ON crew_keyword_chunks"
         " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crew_keyword_stats_added()",
         "CREATE OR REPLACE TRIGGER crew_keyword_stats_upd AFTER UPDATE ON crew_keyword_chunks"
@@ -157,29 +167,40 @@ class PgKeywordIndex:
         if not terms:
             return None
         phrases = list(dict.fromkeys(" ".join(toks) for _, toks in terms))
-        counts = ", ".join(f"(SELECT count(*) FROM crew_keyword_chunks WHERE collection = %s AND tsv @@ {_PHRASE})"
-                           for _ in phrases)
-        args = [a for phrase in phrases for a in (collection, phrase)]
+        # Like FTS5's, a phrase is as rare as its rarest word (from the kept counts); its true count, for the
+        # idf, is read through the GIN index only for the few phrases of two or more words that are kept.
         with self._pool.connection() as conn:
-            row = conn.execute(f"SELECT s.chunks, s.length::float8 / greatest(s.chunks, 1), {counts}"
-                               " FROM crew_keyword_stats s WHERE s.collection = %s", [*args, collection]).fetchone()
-        if row is None:
+            stats = conn.execute("SELECT chunks, length::float8 / greatest(chunks, 1) FROM crew_keyword_stats"
+                                 " WHERE collection = %s", (collection,)).fetchone()
+            if stats is None or not stats[0]:
+                return None
+            total, avg_length = stats[0], float(stats[1])
+            df = [r[0] for r in conn.execute(
+                "SELECT (SELECT coalesce(min(coalesce(t.chunks, 0)), 0)"
+                " FROM unnest(tsvector_to_array(to_tsvector('simple', crew_unaccent(p.phrase)))) AS l (lexeme)"
+                " LEFT JOIN crew_keyword_terms t ON t.collection = %s AND t.term = l.lexeme)"
+                " FROM unnest(%s::text[]) WITH ORDINALITY AS p (phrase, i) ORDER BY p.i", (collection, phrases))]
+            scored = sorted((d, p) for d, p in zip(df, phrases) if d > 0)
+            kept: list[tuple[str, int]] = []
+            postings = 0
+            for freq, phrase in scored[:MAX_TERMS]:
+                if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
+                    break
+                kept.append((phrase, freq))
+                postings += freq
+            exact = [p for p, _ in kept if " " in p]
+            if exact:
+                counts = ", ".join(f"(SELECT count(*) FROM crew_keyword_chunks WHERE collection = %s"
+                                   f" AND tsv @@ {_PHRASE})" for _ in exact)
+                got = conn.execute(f"SELECT {counts}", [a for p in exact for a in (collection, p)]).fetchone()
+                found = dict(zip(exact, got))
+                kept = [(p, found.get(p, freq)) for p, freq in kept]
+        # FTS5's idf, floored the same way so a word in most chunks still counts a little.
+        weighted = [(p, max(math.log((total - f + 0.5) / (f + 0.5)), 1e-6)) for p, f in kept if f > 0]
+        if not weighted:
             return None
-        total, avg_length, df = row[0], float(row[1]), row[2:]
-        if not total:
-            return None
-        scored = sorted((d, p) for d, p in zip(df, phrases) if d > 0)
-        kept: list[tuple[str, float]] = []
-        postings = 0
-        for freq, phrase in scored[:MAX_TERMS]:
-            if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
-                break
-            # FTS5's idf, floored the same way so a word in most chunks still counts a little.
-            kept.append((phrase, max(math.log((total - freq + 0.5) / (freq + 0.5)), 1e-6)))
-            postings += freq
-        if not kept:
-            return None
-        return PgKeywordQuery(collection, tuple(p for p, _ in kept), tuple(i for _, i in kept), max(avg_length, 1.0))
+        return PgKeywordQuery(collection, tuple(p for p, _ in weighted), tuple(i for _, i in weighted),
+                              max(avg_length, 1.0))
 
     def rank(self, q: PgKeywordQuery | None, n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
