@@ -13,9 +13,11 @@ the `simple` configuration, no stemmer of its own. That keeps the two backends' 
 Unicode decomposition leaves alone ("ø", "ł", "ß").
 
 Ranking is BM25 as FTS5 computes it. Postgres's own `ts_rank_cd` has no inverse document frequency:
-a common word counts as much as a rare code. So `prepare` counts, through the GIN index, how many chunks
-hold each query phrase, and `rank` sums idf × saturated term frequency (`ts_rank_cd` of one phrase with
-unit weights is its number of occurrences) with FTS5's length normalisation (k1 = 1.2, b = 0.75).
+a common word counts as much as a rare code (keyword recall@5 0.623 against 0.662, bench/RESULTS.md). So
+statement triggers keep, per collection, the chunk count, total length and chunks per word (what FTS5's
+fts5vocab gives); `prepare` reads them (a phrase of several words is counted through the GIN index), and
+`rank` sums idf × saturated term frequency (`ts_rank_cd` of one phrase with unit weights is its number of
+occurrences) with FTS5's length normalisation (k1 = 1.2, b = 0.75).
 
 Holds (documents half-written or half-deleted) are rows of their own table, as in the SQLite index.
 """
