@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from crew.engine.reducer import Step, TurnFold
 from crew.presentation.safe_text import Md, md, plain, safe_url
-from crew.roles import icons
+from crew.roles import icons, title_of
 from crew.engine.state import source_label
 
 # Each actor's Material Symbol, from the roles table (crew.roles).
@@ -53,7 +53,7 @@ class StepView(Step):
     def title(self) -> Md:
         """The step's label for st.status: an icon, who, what, and how it ended (labels shown literally)."""
         icon = Md(AGENT_ICONS.get(self.agent, ":material/circle:"))
-        who = "You" if self.agent == "person" else self.agent.capitalize()
+        who = title_of(self.agent)
         what = plain(self.label or self.kind)
         if self.kind == "plan" and self.plan:
             what = md("Planned {} sub-question{}", len(self.plan), "s" * (len(self.plan) != 1))
