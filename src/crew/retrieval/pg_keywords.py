@@ -218,15 +218,19 @@ class PgKeywordIndex:
         skip, extra = set(exclude_docs), list(dict.fromkeys(also))
         match = " || ".join([_PHRASE] * len(q.phrases))
         if self.ranking == "bm25":
-            norm = f"{K1} * ({1 - B} + {B} * length / %s)"
-            score = " + ".join(f"%s * tf{i} * {K1 + 1} / (tf{i} + {norm})" for i in range(len(q.phrases)))
-            score_args: list = [a for idf in q.idf for a in (idf, q.avg_length)]
+            # Per row: k1 × (1 - b + b × length / mean length), once, in float8 (Python's floats; a literal
+            # such as 0.75 would be numeric, whose arithmetic is slow); per phrase, idf × tf × (k1 + 1) / (tf + that).
+            norm = "%s::float8 + %s::float8 * length"
+            norm_args = [K1 * (1 - B), K1 * B / q.avg_length]
+            score = " + ".join(f"%s::float8 * tf{i} / (tf{i} + norm)" for i in range(len(q.phrases)))
+            score_args: list = [idf * (K1 + 1) for idf in q.idf]
             # OFFSET 0 keeps the inner query whole: merged into the outer one, each tf{i} (named twice in the
             # score) was computed twice, and ts_rank_cd is most of a search's time.
-            tfs = ", ".join(f"ts_rank_cd('{{1,1,1,1}}', tsv, {_PHRASE}, 0) AS tf{i}" for i in range(len(q.phrases)))
-            matches = (f"SELECT chunk_id, doc_id, {score} AS s FROM (SELECT chunk_id, doc_id, length, {tfs}"
+            tfs = ", ".join(f"ts_rank_cd('{{1,1,1,1}}', tsv, {_PHRASE}, 0)::float8 AS tf{i}"
+                            for i in range(len(q.phrases)))
+            matches = (f"SELECT chunk_id, doc_id, {score} AS s FROM (SELECT chunk_id, doc_id, {norm} AS norm, {tfs}"
                        f" FROM crew_keyword_chunks WHERE collection = %s AND tsv @@ ({match}) OFFSET 0) t")
-            args: list = [*score_args, *q.phrases, q.collection, *q.phrases]
+            args: list = [*score_args, *norm_args, *q.phrases, q.collection, *q.phrases]
         else:  # Postgres's own cover-density ranking, no idf (kept to measure against)
             matches = (f"SELECT chunk_id, doc_id, ts_rank_cd(tsv, ({match})) AS s FROM crew_keyword_chunks"
                        f" WHERE collection = %s AND tsv @@ ({match})")
