@@ -17,7 +17,9 @@ a common word counts as much as a rare code (keyword recall@5 0.623 against 0.66
 statement triggers keep, per collection, the chunk count, total length and chunks per word (what FTS5's
 fts5vocab gives); `prepare` reads them (a phrase of several words is counted through the GIN index), and
 `rank` sums idf × saturated term frequency (`ts_rank_cd` of one phrase with unit weights is its number of
-occurrences) with FTS5's length normalisation (k1 = 1.2, b = 0.75).
+occurrences) with FTS5's length normalisation (k1 = 1.2, b = 0.75). A search's time goes on the rows it matches,
+so nothing is computed per row that could be computed once: `prepare` folds the phrases, and each row's
+ts_rank_cd per phrase and length term are computed once, in float8 (p95 78 -> 22 ms at 100k chunks).
 
 Holds (documents half-written or half-deleted) are rows of their own table, as in the SQLite index.
 """
