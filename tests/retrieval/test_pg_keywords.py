@@ -165,6 +165,20 @@ def test_both_backends_score_alike(tmp_path, pg_url, col):
 # Postgres only.
 
 
+def test_letters_only_unaccent_folds_are_folded_once_per_search(pg_url, col):
+    """"ø", "ł", "ß" survive Python's folding and are folded by unaccent on both sides; `prepare` folds the
+    query's phrases itself, so `rank` compares the tsvector with ready-made tsqueries."""
+    pg = PgKeywordIndex(pg_url)
+    try:
+        pg.add(col, [("dk", "d", "Søren Kierkegaard wrote in Copenhagen."), ("pl", "p", "Łódź is a city in Poland."),
+                     ("other", "o", "Nothing about either of them.")])
+        assert pg.prepare(col, "Søren").phrases == ("soren",)
+        assert search(pg, col, "Søren") == ["dk"]
+        assert search(pg, col, "Łódź Poland") == ["pl"]
+    finally:
+        pg.close()
+
+
 def test_collection_statistics_follow_every_write(pg_url, col):
     """BM25's figures (chunks, total length, chunks per word), kept by triggers, stay exact under upserts,
     deletes and three writers."""
