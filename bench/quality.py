@@ -3,7 +3,7 @@ for the crew's answers key terms, cited pages, supported sentences and "not foun
 language, with the baselines measured in the same run.
 
     .venv/bin/python bench/quality.py [--sets GLOB] [--holdout] [--retrieval-only] [--model local]
-                                      [--limit N] [--json]
+                                      [--limit N] [--json] [--data-dir DIR] [--keywords BACKEND]
 
 Sets: bench/sets/*.tune.txt by default (the part thresholds are tuned on), *.holdout.txt with
 --holdout; the format is `crew eval`'s (crew.evaluation.questions, bench/sets/README.md). Each set
@@ -20,7 +20,13 @@ in:` lines), or "cross" when it differs from its document's (from its `# documen
 Baselines, same run, same workspace: retrieval hybrid (Crew.search_documents, what the researcher
 uses) vs vector-only vs keyword-only (WorkspaceMemory.search's modes); answers with the grounded
 pipeline vs free generation (the `grounded` setting, CREW_GROUNDED), when the engine has it.
-Per-question rows of every run go to bench/out/quality-<tune|holdout>.json.
+Per-question rows of every run go to bench/out/quality-<tune|holdout>.json (with `-<backend>` when
+--keywords is given).
+
+--keywords picks the keyword index: `sqlite` (FTS5 in the data dir, the default), `postgres`
+(crew.retrieval.pg_keywords on a temporary server started with tests/postgres.py), or
+`postgres-ts_rank_cd` (the same, ranked by Postgres's own ts_rank_cd, which has no idf). With
+Postgres, the chunks already in a reused --data-dir are copied into the index from Chroma first.
 """
 
 from __future__ import annotations
@@ -96,6 +102,31 @@ def ingest(crew: Crew, workspace: str, files: list[Path]) -> dict:
     return {"files": len(files), "pages": pages, "chunks": chunks, "seconds": round(time.perf_counter() - started, 1), "failed": failed}
 
 
+@contextlib.contextmanager
+def postgres_keywords(memory, ranking: str):
+    """A PgKeywordIndex on a throwaway Postgres server, holding every chunk the memory's Chroma holds."""
+    sys.path.insert(0, str(HERE.parent))  # the repository, for tests/postgres.py
+    from tests.postgres import PostgresServer
+
+    from crew.retrieval.pg_keywords import PgKeywordIndex
+
+    with PostgresServer() as server:
+        index = PgKeywordIndex(server.url, ranking=ranking)
+        try:
+            for col in memory.client.list_collections():
+                if not col.name.startswith(memory.prefix + "_"):
+                    continue
+                col = memory.client.get_collection(col.name)
+                for start in range(0, col.count(), 2000):
+                    got = col.get(include=["documents", "metadatas"], limit=2000, offset=start)
+                    index.add(col.name, [(cid, str((meta or {}).get("doc_id", "")), text or "")
+                                         for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
+                say(f"postgres keywords: {col.name}: {index.count(col.name)} chunks copied from Chroma")
+            yield index
+        finally:
+            index.close()
+
+
 def mode_search(crew: Crew, mode: str):
     if mode == "hybrid":
         return crew.search_documents  # exactly the researcher's search
@@ -143,8 +174,13 @@ def main() -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object of the figures")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="keep the ingested workspaces here and reuse them next time (default: a fresh temporary dir)")
+<<<<<<< HEAD
     p.add_argument("--rows", type=Path, default=None,
                    help="write the per-question rows here (default bench/out/quality-<tune|holdout>.json)")
+=======
+    p.add_argument("--keywords", choices=("sqlite", "postgres", "postgres-ts_rank_cd"), default=None,
+                   help="keyword index backend (default sqlite, FTS5); postgres starts a temporary server")
+>>>>>>> 6f25a66
     a = p.parse_args()
 
     paths = set_files(a.sets, a.holdout)
@@ -159,10 +195,14 @@ def main() -> None:
     files = {name: set_files_of(path) for name, path in zip(sets, paths)}
     load_before = os.getloadavg()[0]
 
-    with (contextlib.nullcontext(str(a.data_dir)) if a.data_dir else tempfile.TemporaryDirectory(prefix="crew-quality-")) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = a.data_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="crew-quality-"))
         base = Settings(data_dir=Path(tmp), model=a.model, web_search=False,
                         **{f"model_{role}": None for role in ROLES})  # one model for every role
         crew = Crew.from_settings(base)
+        if a.keywords and a.keywords.startswith("postgres"):
+            ranking = "ts_rank_cd" if a.keywords.endswith("ts_rank_cd") else "bm25"
+            crew.memory.keywords = stack.enter_context(postgres_keywords(crew.memory, ranking))
         ingested = {"files": 0, "pages": 0, "chunks": 0, "seconds": 0.0, "failed": []}
         for name, docs in files.items():
             workspace = workspace_of(name)
@@ -189,7 +229,11 @@ def main() -> None:
     summaries = {run: {key: summarize(rs) for key, rs in groups(results).items()} for run, results in runs.items()}
     answer_runs = [r for r in runs if r.startswith("answers-")]
     OUT.mkdir(exist_ok=True)
+<<<<<<< HEAD
     rows_path = a.rows or OUT / f"quality-{'holdout' if a.holdout else 'tune'}.json"
+=======
+    rows_path = OUT / f"quality-{'holdout' if a.holdout else 'tune'}{'-' + a.keywords if a.keywords else ''}.json"
+>>>>>>> 6f25a66
     rows_path.write_text(json.dumps({
         "sets": [str(p) for p in paths], "model": a.model, "ingest": ingested,
         "runs": {run: {name: [r.row() for r in rs] for name, rs in results.items()} for run, results in runs.items()},
@@ -221,6 +265,7 @@ def main() -> None:
     figures: dict = {
         "questions": hyb["questions"], "answerable": hyb["answerable"], "files": ingested["files"],
         "chunks": ingested["chunks"], "ingest_s": ingested["seconds"], "model": a.model,
+        "keywords": a.keywords or "sqlite",
         "recall5_hybrid": hyb["recall_at_k"], "recall5_vector": vec["recall_at_k"], "recall5_keyword": kw["recall_at_k"],
         "mrr_hybrid": hyb["mrr"], "mrr_vector": vec["mrr"], "mrr_keyword": kw["mrr"],
         "recall5_hybrid_vs_vector": ratio(hyb["recall_at_k"], vec["recall_at_k"]),

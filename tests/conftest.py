@@ -106,3 +106,14 @@ def chroma_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (Debian's, `initdb` + `pg_ctl` in a temp dir) on a free loopback port for
+    the whole session; its `url` names the database `crew`, `create_database(name)` makes another.
+    Missing binaries fail here with the command that installs them."""
+    from tests.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        yield server

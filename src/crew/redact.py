@@ -18,6 +18,8 @@ import threading
 MASK = "[redacted]"
 _MIN_SECRET = 8  # shorter values are too likely to occur in ordinary text
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD)$", re.I)
+# The password in a URL's user part: postgresql://user:PASSWORD@host/db.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)(?!\[redacted\]@)[^\s@/]+(?=@)")
 _PATTERNS = (
     # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-api03-...
     re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{12,}"),
@@ -25,6 +27,7 @@ _PATTERNS = (
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]{8,}"),
     re.compile(r"(?i)(\b(?:x-api-key|api[_-]?key|authorization|access[_-]?token|secret[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
                r"(?!\[redacted\])[^\s\"',}]{6,}"),
+    _URL_PASSWORD,
 )
 
 _known: set[str] = set()
@@ -73,6 +76,11 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
     return text
+
+
+def url_for_display(url: str) -> str:
+    """A connection URL as it may be shown or logged: postgresql://u:secret@host/db -> postgresql://u:***@host/db."""
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + "***", url)
 
 
 class RedactingFilter(logging.Filter):
