@@ -88,21 +88,23 @@ class Crew:
     @classmethod
     def from_settings(cls, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
                       tools: WebTools | None = None, embedder: Embedder | None = None) -> "Crew":
-        """Open the stores under the settings' data dir (and Chroma server); models are built per turn."""
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        from crew.storage.files import DataFiles
-        from crew.storage.sql import connect
+        """Open the stores on the settings' backend (crew.storage.stores: SQLite files under the data dir, or
+        the database of CREW_DATABASE_URL) and Chroma (embedded, or a server); models are built per turn."""
+        from crew.documents.library import Library
+        from crew.storage.stores import open_stores
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder())
-        files = DataFiles(data)
+        stores = open_stores(settings)
+        try:
+            memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder(),
+                            keywords=stores.keywords)
+        except BaseException:
+            stores.close()
+            raise
         return cls(
-            settings, memory,
-            TraceStore(files.traces, price_table(settings.prices)),
-            ChatStore(files.chats),
-            SqliteSaver(connect(files.checkpoints)),
+            settings, memory, stores.traces, stores.chats, stores.checkpointer,
+            library=Library.beside(data, memory, records=stores.documents),
             models=models, tools=tools,
         )
 

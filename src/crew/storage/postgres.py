@@ -33,8 +33,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str = "crew"):
-    """A connection pool on `url`, checked: one connection is made before this returns."""
+def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str = "crew",
+              kwargs: dict | None = None):
+    """A connection pool on `url`, checked: one connection is made before this returns.
+
+    `kwargs` go to each connection (LangGraph's saver wants autocommit and dict rows).
+    """
     from psycopg.conninfo import conninfo_to_dict
     from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -46,7 +50,7 @@ def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str =
     # `check` tries each connection as it leaves the pool (one round trip): after the server restarts, the
     # dead ones are replaced there instead of failing the next query.
     pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout, name=name, open=False,
-                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout))})
+                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout)), **(kwargs or {})})
     try:
         pool.open(wait=True, timeout=timeout)
     except PoolTimeout:
