@@ -8,12 +8,16 @@ together), and none of those files is created. Callers get protocol-typed stores
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from crew.settings import Settings
 from crew.storage.files import DataFiles
 from crew.storage.protocols import Chats, DocumentRecords, KeywordSearch, Traces
+
+CHECKPOINT_LOCK = 0x637265772D636B70  # "crew-ckp": LangGraph's checkpoint tables being set up
+SETUP_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -119,24 +123,31 @@ def open_stores(settings: Settings) -> Stores:
 def _postgres_saver(url: str):
     """LangGraph's Postgres checkpointer on a pool of its own (it wants autocommit and dict rows), set up once.
 
-    `setup()` runs LangGraph's own migrations; they are not safe side by side, so two instances starting on
-    an empty database take the schema lock (the one `crew.storage.postgres.migrate` takes) around it.
+    `setup()` runs LangGraph's own migrations, which are not safe side by side, so instances starting
+    together take turns through an advisory lock. Not the schema lock, and not waited for in a statement:
+    one of those migrations is CREATE INDEX CONCURRENTLY, which waits for every transaction open when it
+    starts, and a session blocked on the lock is one, so a blocking wait would deadlock through the client.
+    The others ask again every 50 ms, holding nothing between asks.
     """
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
 
-    from crew.storage.postgres import SCHEMA_LOCK, open_pool
+    from crew.storage.postgres import DatabaseError, open_pool
 
     pool = open_pool(url, max_size=8, name="crew-checkpoints",
                      kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
     try:
         saver = PostgresSaver(pool)
         with pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            deadline = time.monotonic() + SETUP_WAIT_S
+            while not conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (CHECKPOINT_LOCK,)).fetchone()["got"]:
+                if time.monotonic() > deadline:
+                    raise DatabaseError(f"another instance held the checkpoint tables' setup for {SETUP_WAIT_S:g} s")
+                time.sleep(0.05)
             try:
                 saver.setup()
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+                conn.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_LOCK,))
     except BaseException:
         pool.close()
         raise
