@@ -3,11 +3,14 @@ everything through the servers, and no SQLite file appears in either data dir.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from crew.engine.service import Crew
 from crew.models.fake import FakeCrewModel
 from crew.settings import ROLES, Settings
+from tests.servers import run_cli
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -34,7 +37,15 @@ def test_two_instances_share_chats_documents_and_traces_with_no_sqlite_on_disk(t
     assert chat.chat_id == result.chat_id and [t.status for t in a.chats.turns("pg", chat.chat_id)] == ["done"]
     assert a.traces.export("pg", result.turn_id)["turn"]["status"] == "done"
     assert b.checkpointer.get_tuple({"configurable": {"thread_id": result.turn_id, "checkpoint_ns": ""}}) is not None
-    for name in ("a", "b"):
+    # The CLI on a third, empty data dir reads the same traces and searches the same keywords.
+    env = {"CREW_DATABASE_URL": url, "CHROMA_HOST": chroma_server.host, "CHROMA_PORT": str(chroma_server.port),
+           "CREW_DATA_DIR": str(tmp_path / "c")}
+    traces = run_cli("traces", "--workspace", "pg", "--json", env=env)
+    assert traces.returncode == 0, traces.stderr
+    assert [d["turn"]["turn_id"] for d in json.loads(traces.stdout)] == [result.turn_id]
+    found = run_cli("search", "TEA-4711", "--workspace", "pg", "--json", env=env)
+    assert found.returncode == 0 and json.loads(found.stdout)[0]["source"] == "tea.md", found.stderr
+    for name in ("a", "b", "c"):
         assert list((tmp_path / name).rglob("*.sqlite")) == [], name
     # The originals of uploads are the one thing still written to the instance's own disk (for a re-index).
     # (issue 13 "no shared disk": B could not re-index A's upload; see the report).

@@ -26,7 +26,7 @@ from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
 from crew.engine.tools.fetch_page import fetch_page
 from crew.engine.tools.web_search import ddgs_search, web_search
-from crew.storage.traces import TraceStore, price_table
+from crew.storage.traces import TraceStore
 
 if TYPE_CHECKING:
     from crew.documents.library import Library
