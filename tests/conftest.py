@@ -51,7 +51,7 @@ def offline_env(monkeypatch, tmp_path):
     """Point every test (and the processes it starts) at a fresh data dir with web search off."""
     monkeypatch.setenv("CREW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CREW_WEB_SEARCH", "false")
-    for var in ("CREW_MODEL", "CHROMA_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+    for var in ("CREW_MODEL", "CHROMA_HOST", "CREW_DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     for role in ROLES:
         monkeypatch.delenv(f"CREW_MODEL_{role.upper()}", raising=False)
@@ -117,3 +117,72 @@ def postgres_server():
 
     with PostgresServer() as server:
         yield server
+
+
+class Backend:
+    """Stores of one backend for a test: SQLite files in the test's data dir, or a fresh Postgres database.
+
+    `chats()`, `traces(price)` and `documents()` open a store (a second call opens a second one on the same
+    data, as another process would); `sql(store, text, args)` runs a statement written with `{}` for each
+    argument on that store (tests that reach under the protocol, e.g. to age a heartbeat).
+    """
+
+    def __init__(self, name: str, data_dir, url: str | None) -> None:
+        self.name, self.data_dir, self.url = name, data_dir, url
+        self._opened: list[Any] = []
+
+    def _keep(self, store):
+        self._opened.append(store)
+        return store
+
+    def chats(self):
+        if self.url:
+            from crew.storage.pg_chats import PgChats
+
+            return self._keep(PgChats(self.url))
+        from crew.storage.chats import ChatStore
+        from crew.storage.files import DataFiles
+
+        return self._keep(ChatStore(DataFiles(self.data_dir).chats))
+
+    def traces(self, price=None):
+        from crew.storage.traces import no_cost
+
+        if self.url:
+            from crew.storage.pg_traces import PgTraces
+
+            return self._keep(PgTraces(self.url, price or no_cost))
+        from crew.storage.files import DataFiles
+        from crew.storage.traces import TraceStore
+
+        return self._keep(TraceStore(DataFiles(self.data_dir).traces, price or no_cost))
+
+    def documents(self):
+        if self.url:
+            from crew.storage.pg_documents import PgDocuments
+
+            return self._keep(PgDocuments(self.url))
+        from crew.storage.documents_table import DocumentsTable
+        from crew.storage.files import DataFiles
+
+        return self._keep(DocumentsTable(DataFiles(self.data_dir).library))
+
+    def sql(self, store, text: str, args=()) -> int:
+        return store.run(text.format(*(["%s" if self.url else "?"] * len(args))), args)
+
+    def close(self) -> None:
+        for store in reversed(self._opened):
+            store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Each store test once on SQLite and once on a real Postgres (a fresh database per test)."""
+    url = None
+    if request.param == "postgres":
+        import uuid
+
+        url = request.getfixturevalue("postgres_server").create_database(f"t_{uuid.uuid4().hex[:12]}")
+    opened = Backend(request.param, tmp_path / "data", url)
+    yield opened
+    opened.close()

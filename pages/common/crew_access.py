@@ -8,6 +8,7 @@ MODELS_HOOK to run scripted models.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Callable
 
@@ -47,7 +48,11 @@ def _embedder() -> Embedder:
 
 
 def _stores_key(settings: Settings) -> str:
-    return json.dumps([str(settings.data_dir), settings.chroma_host, settings.chroma_port, settings.prices], sort_keys=True)
+    # The database URL holds a password: the key (kept in Streamlit's cache) holds only its digest.
+    url = settings.database_url.get_secret_value() if settings.database_url else ""
+    database = hashlib.sha256(url.encode()).hexdigest() if url else None
+    return json.dumps([str(settings.data_dir), settings.chroma_host, settings.chroma_port, database, settings.prices],
+                      sort_keys=True)
 
 
 @st.cache_resource(show_spinner="Starting the crew…", max_entries=4)

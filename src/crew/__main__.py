@@ -67,8 +67,11 @@ def _memory(settings, workspace: str):
     from crew import Embedder
     from crew import Memory, WorkspaceError, chroma_client
 
+    from crew.storage.stores import open_keywords
+
     try:
-        return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder()).workspace(workspace)
+        return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder(),
+                      keywords=open_keywords(settings)).workspace(workspace)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
 
@@ -110,9 +113,10 @@ def cmd_run(args) -> tuple[object, int]:
 def _library(settings, workspace: str):
     """Open a workspace's memory and the document library over it, as the app does."""
     from crew.documents.library import Library
+    from crew.storage.stores import open_documents
 
     memory = _memory(settings, workspace)
-    return memory, Library.beside(settings.data_dir, memory.memory)
+    return memory, Library.beside(settings.data_dir, memory.memory, records=open_documents(settings))
 
 
 def cmd_ingest(args) -> tuple[object, int]:
@@ -204,7 +208,7 @@ def _trace_text(doc: dict) -> str:
 def cmd_traces(args) -> tuple[object, int]:
     from crew import WorkspaceError, check_workspace
     from crew.storage.files import DataFiles
-    from crew.storage.traces import TraceStore, price_table
+    from crew.storage.stores import database_url, open_traces
     from crew.presentation.trace_view import money, trace_document
 
     try:
@@ -216,8 +220,8 @@ def cmd_traces(args) -> tuple[object, int]:
     settings = _settings(None)
     path = DataFiles(settings.data_dir).traces
     docs = []
-    if path.exists():  # reading must not create a data dir
-        store = TraceStore(path, price_table(settings.prices))
+    if database_url(settings) or path.exists():  # reading must not create a data dir
+        store = open_traces(settings)
         turns = store.turns(args.workspace, limit=1 if args.last else args.n)
         docs = [trace_document(t, store.spans(args.workspace, t["turn_id"])) for t in turns]
     if args.json:

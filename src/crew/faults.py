@@ -5,7 +5,9 @@ Three operator faults reach the app from below, each as whatever the library in 
 
 - the disk holding the data dir is full (ENOSPC, SQLite's "database or disk is full");
 - the data dir is read-only or cannot be written (EROFS, SQLite's "readonly database");
-- the Chroma server (`CHROMA_HOST`/`CHROMA_PORT`) does not answer.
+- the Chroma server (`CHROMA_HOST`/`CHROMA_PORT`) does not answer;
+- the database of `CREW_DATABASE_URL` is unreachable, refuses the login, or is not a Postgres URL
+  (`crew.storage.postgres.DatabaseError`, or psycopg's OperationalError once the app runs).
 
 `explain(exc, ...)` walks the exception's chain and returns a `Fault` with one message a person
 can act on, or None when the error is something else (then it is ours, and keeps its traceback).
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
-FaultKind = Literal["disk_full", "read_only", "chroma_down"]
+FaultKind = Literal["disk_full", "read_only", "chroma_down", "database_down"]
 
 # What SQLite and Chroma's own SQLite (which reports through chromadb's InternalError text) say.
 _DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk quota exceeded")
@@ -33,8 +35,8 @@ class Fault:
     """An operator fault: which part failed (`part`, e.g. "data dir"), where, and the whole message."""
 
     kind: FaultKind
-    part: str  # "data dir" | "Chroma server"
-    where: str  # the path, or host:port
+    part: str  # "data dir" | "Chroma server" | "database"
+    where: str  # the path, host:port, or the database URL with its password masked
     message: str
 
     def to_json(self) -> dict[str, str]:
@@ -86,9 +88,33 @@ def _from_chromadb(e: BaseException) -> bool:
     return False
 
 
+def _database_fault(exc: BaseException, database_url: str | None) -> Fault | None:
+    """The database fault behind `exc`: a store could not open (DatabaseError says why, naming the
+    setting), or a running store lost the server (psycopg's OperationalError)."""
+    from crew.redact import redact, url_for_display
+
+    for e in _chain(exc):
+        name = type(e).__name__
+        module = type(e).__module__ or ""
+        if name == "DatabaseError" and module == "crew.storage.postgres":
+            where = url_for_display(database_url) if database_url else "CREW_DATABASE_URL"
+            return Fault("database_down", "database", where, redact(str(e)) + ": fix CREW_DATABASE_URL or start the"
+                         " database, then try again")
+        if database_url and module.startswith("psycopg") and name in ("OperationalError", "PoolTimeout"):
+            where = url_for_display(database_url)
+            said = redact(str(e).strip().splitlines()[0]) if str(e).strip() else name
+            return Fault("database_down", "database", where,
+                         f"the database in CREW_DATABASE_URL ({where}) does not answer ({said}): start it or fix the"
+                         " setting, then try again")
+    return None
+
+
 def explain(exc: BaseException, data_dir: Path | str, chroma_host: str | None = None,
-            chroma_port: int | None = None) -> Fault | None:
+            chroma_port: int | None = None, database_url: str | None = None) -> Fault | None:
     """Return the operator fault behind `exc`, with its message, or None if it is not one."""
+    database = _database_fault(exc, database_url)
+    if database is not None:
+        return database
     kind = fault_kind(exc, chroma_server=bool(chroma_host))
     where = str(Path(data_dir).expanduser().resolve())
     if kind == "disk_full":
@@ -109,8 +135,10 @@ def explain(exc: BaseException, data_dir: Path | str, chroma_host: str | None = 
 
 
 def explain_for(exc: BaseException, settings) -> Fault | None:
-    """`explain` with the data dir and Chroma server of a Settings."""
-    return explain(exc, settings.data_dir, settings.chroma_host, settings.chroma_port)
+    """`explain` with the data dir, Chroma server and database of a Settings."""
+    url = getattr(settings, "database_url", None)
+    return explain(exc, settings.data_dir, settings.chroma_host, settings.chroma_port,
+                   url.get_secret_value() if url is not None else None)
 
 
 def explainer(settings) -> Callable[[BaseException], str | None]:

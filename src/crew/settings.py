@@ -96,6 +96,14 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
         8000, validation_alias=AliasChoices("CHROMA_PORT", "CREW_CHROMA_PORT", "chroma_port"),
         description="The Chroma server's port.",
     )
+    # A secret (its password): masked wherever it is shown, and registered with crew.redact when a store
+    # connects (crew.storage.postgres.open_pool).
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("CREW_DATABASE_URL", "database_url"), title="Database URL",
+        description="A Postgres database (postgresql://user:password@host:port/db) to keep chats, traces, the "
+                    "document library, keywords and checkpoints in, for a team of app instances "
+                    "(default: SQLite files under data_dir).",
+    )
 
     # Limits every turn obeys (crew.engine.limits.Limits.from_settings reads them).
     max_revisions: int = Field(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crew.storage.chats import ChatNotFound, ChatStore, title_from
+from crew.storage.chats import ChatNotFound, title_from
 from crew.engine.events import Event
-from crew.storage.files import DataFiles
 
 
 @pytest.fixture
-def store(tmp_path) -> ChatStore:
-    return ChatStore(DataFiles(tmp_path).chats)
+def store(backend):
+    """A chat store on each backend (tests/conftest.py `backend`: SQLite, then Postgres)."""
+    return backend.chats()
 
 
 def test_titles_are_one_short_line():
@@ -20,12 +20,12 @@ def test_titles_are_one_short_line():
     assert title_from("") == "New chat"
 
 
-def test_chats_list_newest_first_and_survive_a_new_store(store, tmp_path):
+def test_chats_list_newest_first_and_survive_a_new_store(store, backend):
     a = store.create("w1", "First")
     b = store.create("w1", "Second")
     store.start_turn("w1", a.chat_id, "t1", "goal")  # activity moves a chat up
     assert [c.title for c in store.list("w1")] == ["First", "Second"]
-    again = ChatStore(DataFiles(tmp_path).chats)
+    again = backend.chats()
     assert [c.chat_id for c in again.list("w1")] == [a.chat_id, b.chat_id]
 
 

@@ -38,10 +38,11 @@ class Library:
         self.stale_after_s = stale_after_s
 
     @classmethod
-    def beside(cls, data_dir: Path, memory: Memory, **kwargs) -> "Library":
-        """The library of a data dir: its rows in SQLite, the originals as files."""
+    def beside(cls, data_dir: Path, memory: Memory, records: DocumentRecords | None = None, **kwargs) -> "Library":
+        """The library of a data dir: its rows in `records` (default: SQLite in the data dir), the originals as files."""
         files = DataFiles(data_dir)
-        return cls(DocumentsTable(files.library), memory, FileOriginals(files.originals), **kwargs)
+        return cls(records if records is not None else DocumentsTable(files.library), memory,
+                   FileOriginals(files.originals), **kwargs)
 
     def close(self) -> None:
         self.records.close()

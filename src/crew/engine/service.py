@@ -26,7 +26,7 @@ from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
 from crew.engine.tools.fetch_page import fetch_page
 from crew.engine.tools.web_search import ddgs_search, web_search
-from crew.storage.traces import TraceStore, price_table
+from crew.storage.traces import TraceStore
 
 if TYPE_CHECKING:
     from crew.documents.library import Library
@@ -88,21 +88,23 @@ class Crew:
     @classmethod
     def from_settings(cls, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
                       tools: WebTools | None = None, embedder: Embedder | None = None) -> "Crew":
-        """Open the stores under the settings' data dir (and Chroma server); models are built per turn."""
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        from crew.storage.files import DataFiles
-        from crew.storage.sql import connect
+        """Open the stores on the settings' backend (crew.storage.stores: SQLite files under the data dir, or
+        the database of CREW_DATABASE_URL) and Chroma (embedded, or a server); models are built per turn."""
+        from crew.documents.library import Library
+        from crew.storage.stores import open_stores
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder())
-        files = DataFiles(data)
+        stores = open_stores(settings)
+        try:
+            memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder(),
+                            keywords=stores.keywords)
+        except BaseException:
+            stores.close()
+            raise
         return cls(
-            settings, memory,
-            TraceStore(files.traces, price_table(settings.prices)),
-            ChatStore(files.chats),
-            SqliteSaver(connect(files.checkpoints)),
+            settings, memory, stores.traces, stores.chats, stores.checkpointer,
+            library=Library.beside(data, memory, records=stores.documents),
             models=models, tools=tools,
         )
 

@@ -10,6 +10,7 @@ exactly once (the second waits, then finds the version row and does nothing).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -33,8 +34,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str = "crew"):
-    """A connection pool on `url`, checked: one connection is made before this returns."""
+def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str = "crew",
+              kwargs: dict | None = None):
+    """A connection pool on `url`, checked: one connection is made before this returns.
+
+    `kwargs` go to each connection (LangGraph's saver wants autocommit and dict rows).
+    """
     from psycopg.conninfo import conninfo_to_dict
     from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -46,13 +51,20 @@ def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str =
     # `check` tries each connection as it leaves the pool (one round trip): after the server restarts, the
     # dead ones are replaced there instead of failing the next query.
     pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout, name=name, open=False,
-                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout))})
+                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout)), **(kwargs or {})})
+    # While the pool first tries, its logger would print a warning per failed attempt (a page of them on
+    # stderr before our one line); the failure is reported below, once, as a DatabaseError.
+    pool_log = logging.getLogger("psycopg.pool")
+    level = pool_log.level
+    pool_log.setLevel(logging.ERROR)
     try:
         pool.open(wait=True, timeout=timeout)
     except PoolTimeout:
         pool.close()
         raise DatabaseError(f"cannot connect to the database in {SETTING} ({shown}) within {timeout:g} s:"
                             f" {_last_error(url)}") from None
+    finally:
+        pool_log.setLevel(level)
     return pool
 
 
