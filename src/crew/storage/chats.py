@@ -95,13 +95,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class ChatStore(SqlStore):
-    """Chats and their turns in SQLite; safe to share between threads and sessions."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
-
-    # Chats -------------------------------------------------------------------------------------
+class ChatRecords:
+    """What a chat store does, in SQL both backends speak (`?` placeholders; Postgres's store turns
+    them into its own): SQLite's `ChatStore` and Postgres's `PgChats` differ only in their schema."""
 
     def workspaces(self) -> list[str]:
         """List workspaces that have chats: the single-user picker's only cross-workspace query.
@@ -118,7 +114,7 @@ class ChatStore(SqlStore):
         for candidate in (chat_id, uuid.uuid4().hex[:16]):
             if candidate and self.run(
                 "INSERT INTO chats(chat_id, workspace, title, created, updated, review_plan) VALUES (?,?,?,?,?,?)"
-                " ON CONFLICT(chat_id) DO NOTHING", (candidate, workspace, title_from(title), now, now, int(review_plan)),
+                " ON CONFLICT(chat_id) DO NOTHING", (candidate, workspace, title_from(title), now, now, bool(review_plan)),
             ):
                 return Chat(candidate, workspace, title_from(title), now, now, review_plan)
         raise RuntimeError("could not draw a free chat id")
@@ -139,7 +135,7 @@ class ChatStore(SqlStore):
 
     def set_review_plan(self, workspace: str, chat_id: str, on: bool) -> None:
         if not self.run("UPDATE chats SET review_plan = ? WHERE workspace = ? AND chat_id = ?",
-                        (int(on), workspace, chat_id)):
+                        (bool(on), workspace, chat_id)):
             raise ChatNotFound(chat_id)
 
     def delete(self, workspace: str, chat_id: str) -> list[str]:
@@ -212,6 +208,13 @@ class ChatStore(SqlStore):
         row = self.row("SELECT * FROM chat_turns WHERE workspace = ? AND turn_id = ?", (workspace, turn_id))
         return self._reconciled(workspace, [row])[0] if row else None
 
+
+
+class ChatStore(ChatRecords, SqlStore):
+    """Chats and their turns in SQLite; safe to share between threads and sessions."""
+
+    def __init__(self, path: Path) -> None:
+        SqlStore.__init__(self, path, SCHEMA)
 
 def _chat(row: sqlite3.Row) -> Chat:
     return Chat(row["chat_id"], row["workspace"], row["title"], row["created"], row["updated"], bool(row["review_plan"]))

@@ -45,6 +45,11 @@ def release_pool(url: str) -> None:
                 pool.close()
 
 
+def _paramstyle(sql: str) -> str:
+    # Stores shared with SQLite write `?` placeholders (crew.storage.chats.ChatRecords); psycopg takes `%s`.
+    return sql.replace("?", "%s")
+
+
 class PgTx:
     """The statements of one transaction (only valid inside `PgStore.transaction`)."""
 
@@ -55,7 +60,7 @@ class PgTx:
         from psycopg.rows import dict_row
 
         with self._conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql, args)
+            cur.execute(_paramstyle(sql), args)
             return cur.fetchall() if cur.description else []
 
     def row(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
@@ -64,7 +69,7 @@ class PgTx:
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run one statement; return how many rows it changed."""
-        return self._conn.execute(sql, args).rowcount
+        return self._conn.execute(_paramstyle(sql), args).rowcount
 
 
 class PgStore:
