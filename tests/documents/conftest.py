@@ -6,6 +6,7 @@ import pytest
 
 from crew.documents.library import Library
 from crew.retrieval.memory import Memory, chroma_client, collection_name
+from crew.retrieval.windows import is_window
 
 
 class Store:
@@ -27,15 +28,18 @@ class Store:
         kwargs.setdefault("chunk_overlap", 40)
         return ingest_bytes(self.ws(workspace), name, data, library=self.library, **kwargs)
 
-    def chroma(self, workspace="default", kind="documents", **where):
-        """Records Chroma itself holds (not through Memory), optionally filtered by metadata."""
+    def chroma(self, workspace="default", kind="documents", windows=False, **where):
+        """Chunk records Chroma itself holds (not through Memory), optionally filtered by metadata;
+        with `windows`, the chunks' window records (crew.retrieval.windows) as well."""
         name = collection_name("crew", kind, workspace)
         if name not in {c.name for c in self.client.list_collections()}:
             return {"ids": [], "metadatas": [], "documents": []}
         col = self.client.get_collection(name)
         clauses = [{k: v} for k, v in where.items()]
         flt = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        return col.get(where=flt, include=["metadatas", "documents"])
+        found = col.get(where=flt, include=["metadatas", "documents"])
+        keep = [n for n, i in enumerate(found["ids"]) if windows or not is_window(i)]
+        return {key: [found[key][n] for n in keep] for key in ("ids", "metadatas", "documents")}
 
     def all_library_rows(self, workspace="default"):
         """Every row, whatever its status (the library's own list shows only complete documents)."""

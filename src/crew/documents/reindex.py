@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crew.documents.ingest import IngestLimits, IngestResult, Progress, _Reporter, chunk_sections
+from crew.retrieval import windows
 from crew.retrieval.memory import Chunk, WorkspaceMemory, _metadata, model_id_of
 from crew.documents.parsers import IngestError, file_format, parse
 from crew.settings import default_of
@@ -168,8 +169,9 @@ class Reindex:
         embedder, ws = self.memory.memory.embedder, self.memory.name
         for start in range(0, len(chunks), self.batch):
             part = chunks[start : start + self.batch]
-            self._target.upsert(ids=[c.chunk_id for c in part], embeddings=embedder([c.text for c in part]),
-                                documents=[c.text for c in part], metadatas=[_metadata(ws, c) for c in part])
+            ids, vectors, texts, metas = windows.rows([c.chunk_id for c in part], [c.text for c in part],
+                                                      [_metadata(ws, c) for c in part], embedder)
+            self._target.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
             on_batch(start + len(part), len(chunks))
 
     def _carry(self, doc_id: str, on_batch=None) -> int:
@@ -177,16 +179,24 @@ class Reindex:
         old = self._old.get(where={"doc_id": doc_id}, include=["documents", "metadatas", "embeddings"])
         self._copy(old, self._target, "documents" in self.stale, on_batch)
         self._done.add(doc_id)
-        return len(old["ids"])
+        return sum(not windows.is_window(i) for i in old["ids"])
 
     def _copy(self, old: dict, target, embed_again: bool, on_batch=None) -> None:
-        ids, texts, metas = old["ids"], old["documents"], old["metadatas"]
-        for start in range(0, len(ids), self.batch):
-            end = start + self.batch
-            vectors = self.memory.memory.embedder(texts[start:end]) if embed_again else old["embeddings"][start:end]
-            target.upsert(ids=ids[start:end], embeddings=vectors, documents=texts[start:end], metadatas=metas[start:end])
+        """Copy records as they are, or embed the chunks again (their windows made anew, as the new layout cuts them)."""
+        rows = range(len(old["ids"]))
+        if embed_again:
+            rows = [n for n in rows if not windows.is_window(old["ids"][n])]
+        rows = list(rows)
+        for start in range(0, len(rows), self.batch):
+            part = rows[start : start + self.batch]
+            ids, texts, metas = ([old[key][n] for n in part] for key in ("ids", "documents", "metadatas"))
+            if embed_again:
+                ids, vectors, texts, metas = windows.rows(ids, texts, metas, self.memory.memory.embedder)
+            else:
+                vectors = [old["embeddings"][n] for n in part]
+            target.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
             if on_batch:
-                on_batch(min(end, len(ids)), len(ids))
+                on_batch(min(start + len(part), len(rows)), len(rows))
 
     @staticmethod
     def _doc_ids(col) -> set[str]:

@@ -34,6 +34,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from crew.retrieval.embeddings import Embedder
 from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place, same_language
+from crew.retrieval import windows
 from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
 from crew.storage.protocols import KeywordSearch
@@ -43,6 +44,7 @@ Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
 Mode = Literal["hybrid", "vector", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
+WINDOW_ROWS = 4  # vector rows asked per chunk wanted (windows.py: a chunk has ~5 rows)
 LANGUAGE_SAMPLE = 3  # the vector finds whose text tells the documents' language (py3langid reads 2,000 characters)
 # Collections made before models were recorded were all embedded with this one.
 LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
@@ -50,8 +52,9 @@ MODEL_KEY = "embedding_model"
 
 
 def model_id_of(embedder: Any) -> str:
-    """The id of the model behind an embedder (`embedder.model_id`), "unknown" for one that does not say."""
-    return str(getattr(embedder, "model_id", "") or "unknown")
+    """The id of what a collection's vectors mean: the embedder's model (`embedder.model_id`, "unknown"
+    for one that does not say) and how chunks are laid out as vectors (`windows.SCHEME`)."""
+    return f"{getattr(embedder, 'model_id', '') or 'unknown'}; {windows.SCHEME}"
 
 
 class StaleVectors(RuntimeError):
@@ -312,29 +315,22 @@ class WorkspaceMemory:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def add(self, kind: Kind, chunks: list[Chunk], batch: int = 64,
-            on_batch: Callable[[int, int], None] | None = None, vectors: Any = None) -> list[str]:
-        """Embed and store chunks (vectors in Chroma, words in the keyword index); report `on_batch(done, total)`.
+            on_batch: Callable[[int, int], None] | None = None, embed: windows.Embed | None = None) -> list[str]:
+        """Embed and store chunks (vectors of each chunk and its windows in Chroma, words in the keyword
+        index); report `on_batch(done, total)`.
 
-        `vectors` (one per chunk) skips the embedding, for imports of vectors made elsewhere.
+        `embed` replaces the embedder's `embed_documents`, e.g. with vectors cached elsewhere.
         """
         self.check_current([kind])
         col, key, keywords = self._col(kind), self._key(kind), self._memory.keywords
-        if vectors is not None and len(vectors) != len(chunks):
-            raise ValueError("one vector per chunk")
         ids: list[str] = []
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
-            if vectors is None:
-                part_vectors = self._memory.embedder.embed_documents([c.text for c in part])
-            else:
-                part_vectors = vectors[start : start + batch]
             part_ids = [c.chunk_id for c in part]
-            col.upsert(
-                ids=part_ids,
-                embeddings=part_vectors,
-                documents=[c.text for c in part],
-                metadatas=[_metadata(self.name, c) for c in part],
-            )
+            row_ids, vectors, texts, metas = windows.rows(part_ids, [c.text for c in part],
+                                                          [_metadata(self.name, c) for c in part],
+                                                          embed or self._memory.embedder.embed_documents)
+            col.upsert(ids=row_ids, embeddings=vectors, documents=texts, metadatas=metas)
             keywords.add(key, [(cid, c.doc_id, c.text) for cid, c in zip(part_ids, part)])
             ids.extend(part_ids)
             if on_batch:
@@ -381,10 +377,9 @@ class WorkspaceMemory:
         return removed
 
     def count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
-        col = self._col(kind)
-        if doc_id is None:
-            return col.count()
-        return len(col.get(where=self._where(doc_id=doc_id), include=[])["ids"])
+        """Chunks stored (not their windows)."""
+        where = self._where(doc_id=doc_id) if doc_id is not None else self._where()
+        return sum(not windows.is_window(i) for i in self._col(kind).get(where=where, include=[])["ids"])
 
     def keyword_count(self, kind: Kind = "documents", doc_id: str | None = None) -> int:
         return self._memory.keywords.count(self._key(kind), doc_id)
@@ -427,36 +422,50 @@ class WorkspaceMemory:
         held = {kind: keywords.held(keys[kind]) for kind in kinds}
 
         found: dict[tuple[Kind, str], Hit] = {}
-        cosine: dict[tuple[Kind, str], float] = {}
+        cosine: dict[tuple[Kind, str], float] = {}  # a chunk's own similarity: what `Hit.similarity` reports
+        closest: dict[tuple[Kind, str], float] = {}  # the better of it and its best window's: what ranks it
         vector = None
         if mode != "keyword":
             if not checked:
                 self.check_current(kinds)
             vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32)
             for kind in kinds:
-                res = self._col(kind).query(query_embeddings=[vector], n_results=2 * n_vector if held[kind] else n_vector,
+                # A chunk comes back as itself or as any of its ~5 windows: ask for enough rows to see as many chunks.
+                wanted = (2 * n_vector if held[kind] else n_vector) * WINDOW_ROWS
+                res = self._col(kind).query(query_embeddings=[vector], n_results=wanted,
                                             include=["documents", "metadatas", "distances"])
                 for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+                    meta = meta or {}
                     if meta.get("doc_id") in held[kind]:
                         continue
-                    cosine[(kind, cid)] = 1.0 - float(dist)
-                    found[(kind, cid)] = _hit(kind, cid, text, meta, cosine[(kind, cid)])
+                    key = (kind, str(meta.get(windows.PARENT_KEY) or cid))
+                    closest[key] = max(closest.get(key, -1.0), 1.0 - float(dist))
+                    if key[1] == cid:
+                        cosine[key] = 1.0 - float(dist)
+                        found[key] = _hit(kind, cid, text, meta, cosine[key])
+                # Chunks met through a window alone: their own text and similarity.
+                self._fetch(found, [key for key in closest if key[0] == kind and key not in found], vector, cosine)
         bm25: dict[tuple[Kind, str], float] = {}
         if mode != "vector":
             for kind in kinds:
                 # One pass over the index gives the keyword finds and the keyword opinion of the vector finds.
                 best, scores = keywords.rank(keywords.prepare(keys[kind], query), n_keyword, exclude_docs=held[kind],
-                                             also=[cid for kd, cid in cosine if kd == kind])
+                                             also=[cid for kd, cid in closest if kd == kind])
                 bm25.update({(kind, cid): score for cid, score in best})
                 bm25.update({(kind, cid): score for cid, score in scores.items()})
+        closest = {key: max(value, cosine.get(key, -1.0)) for key, value in closest.items()}
         if mode == "vector":
-            ranked = sorted(cosine.items(), key=lambda x: x[1], reverse=True)
+            ranked = sorted(closest.items(), key=lambda x: x[1], reverse=True)
         elif mode == "keyword":
             ranked = sorted(bm25.items(), key=lambda x: x[1], reverse=True)
         else:
-            self._fetch(found, [key for key in bm25 if key not in found], vector, cosine)
-            pool = [key for key in dict.fromkeys([*cosine, *bm25]) if key in found]
-            by_vector = sorted((key for key in pool if key in cosine), key=lambda key: cosine[key], reverse=True)
+            fetched = [key for key in bm25 if key not in found]
+            self._fetch(found, fetched, vector, cosine)
+            for key in fetched:
+                if key in cosine:
+                    closest[key] = max(closest.get(key, -1.0), cosine[key])
+            pool = [key for key in dict.fromkeys([*closest, *bm25]) if key in found]
+            by_vector = sorted((key for key in pool if key in closest), key=lambda key: closest[key], reverse=True)
             by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
             # The language of what the vectors found first stands for the documents': a question in
             # another language meets them by keyword only on shared names, so keywords weigh less.
