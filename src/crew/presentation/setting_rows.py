@@ -24,8 +24,9 @@ class SettingRow:
     help: str
 
 
-def page_rows(page: str, settings: BaseModel, model: type[BaseModel] = Settings, prefix: str = "CREW_") -> list[SettingRow]:
+def page_rows(page: str, settings: BaseModel, model: type[BaseModel] = Settings) -> list[SettingRow]:
     """The rows of one section of the Settings page, in the order the fields are declared."""
+    prefix = str(model.model_config.get("env_prefix", ""))
     rows = []
     for name, info in model.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
