@@ -1,4 +1,4 @@
-"""Settings page: the model of each role, the limits of a turn, and which API keys are configured.
+"""Settings page: the model of each role, the limits of a turn, which API keys are configured, where traces go.
 
 Changes last for this browser session and reach the next turn; the environment and
 `.streamlit/secrets.toml` stay the defaults. Keys are only read from there and shown masked.
@@ -14,6 +14,7 @@ import streamlit as st
 
 from crew import HINTS, PROVIDERS, ModelSpecError, access_fields, split_spec
 from crew.presentation.safe_text import md, plain
+from crew.presentation.setting_rows import page_rows
 from crew.presentation.setting_widgets import page_widgets
 from crew.settings import APP_DIR, ROLES, Settings
 from crew.presentation.secrets import mask_secret
@@ -119,6 +120,13 @@ for key in access_fields():  # every provider's keys and server URLs, from the p
     shown = mask_secret(raw) if key.secret else (raw or "not set")
     rows.append({"Setting": key.label, "Variable": key.env, "Value": shown, "From": source if raw else "—"})
 st.dataframe(rows, hide_index=True, width="stretch")
+
+st.subheader("Traces export (OpenTelemetry)")
+st.caption("Each finished turn is also sent to this OTLP collector (Langfuse, Phoenix, Jaeger, Tempo), in the "
+           "background; the app's own traces are kept either way. Set in the environment or "
+           "`.streamlit/secrets.toml`; restart the app to change.")
+st.dataframe([{"Setting": r.label, "Variable": r.env, "Value": r.value} for r in page_rows("traces", base)],
+             hide_index=True, width="stretch")
 
 with st.expander("Your next turn runs with"):
     nxt = page.settings

@@ -48,10 +48,11 @@ def loopback_only():
 
 @pytest.fixture(autouse=True)
 def offline_env(monkeypatch, tmp_path):
-    """Point every test (and the processes it starts) at a fresh data dir with web search off."""
+    """Point every test (and the processes it starts) at a fresh data dir with web search off and no trace export."""
     monkeypatch.setenv("CREW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CREW_WEB_SEARCH", "false")
-    for var in ("CREW_MODEL", "CHROMA_HOST", "CREW_DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+    for var in ("CREW_MODEL", "CHROMA_HOST", "CREW_DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL",
+                "CREW_OTLP_ENDPOINT", "CREW_OTLP_HEADERS", "CREW_OTLP_CONTENT"):
         monkeypatch.delenv(var, raising=False)
     for role in ROLES:
         monkeypatch.delenv(f"CREW_MODEL_{role.upper()}", raising=False)

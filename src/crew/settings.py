@@ -198,6 +198,30 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
     local_ctx: int = Field(8192, description="Context window of a local GGUF model, in tokens.")
     local_threads: int | None = Field(None, description="CPU threads of a local model (default: llama.cpp's).")
 
+    # Traces out over OpenTelemetry (crew.telemetry): off without an endpoint; the app's own trace store is
+    # written either way. Read when the process starts its crew, so the Settings page shows them read-only.
+    otlp_endpoint: str | None = Field(
+        None, title="OTLP endpoint",
+        description="An OpenTelemetry collector's OTLP/HTTP base URL; each turn's spans are posted to <URL>/v1/traces "
+                    "(Langfuse, Arize Phoenix, Jaeger, Grafana Tempo). Unset: traces stay in the app.",
+        json_schema_extra=on_page("traces"),
+    )
+    # A secret (it carries keys): masked wherever it is shown, registered with crew.redact when the
+    # exporter is built (crew.telemetry.otlp.parse_headers).
+    otlp_headers: SecretStr | None = Field(
+        None, title="OTLP headers",
+        description='Headers sent with every export, as "Name=value,Name=value" '
+                    '(e.g. "Authorization=Basic …" for Langfuse, "api-key=…").',
+        json_schema_extra=on_page("traces"),
+    )
+    otlp_content: bool = Field(
+        False, title="Export prompts and results",
+        description="Also export the goal, step labels, tool arguments and results and the answer (redacted). "
+                    "Off: only operations, agents, models, token counts, timings and statuses leave the app.",
+        json_schema_extra=on_page("traces"),
+    )
+    otlp_timeout_s: float = Field(10.0, gt=0, description="How long one export to the collector may take (s).")
+
     # Provider keys: masked everywhere, passed to the provider's client and nowhere else.
     # The first alias is the environment variable the Settings page names.
     openai_api_key: SecretStr | None = Field(

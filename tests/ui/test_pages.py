@@ -133,3 +133,17 @@ def test_the_settings_page_takes_each_limit_input_from_its_settings_field(script
             Settings(**{name: le})
             with pytest.raises(ValidationError):
                 Settings(**{name: le + step})
+
+
+def test_settings_show_where_traces_are_exported_with_the_headers_hidden(scripted, monkeypatch):
+    token = "otlp-header-secret-0123456789"
+    monkeypatch.setenv("CREW_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("CREW_OTLP_HEADERS", f"Authorization=Bearer {token}")
+    at = scripted().at.switch_page("pages/4_Settings.py").run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[1].value
+    shown = dict(zip(rows["Variable"], rows["Value"]))
+    assert shown == {"CREW_OTLP_ENDPOINT": "http://127.0.0.1:4318", "CREW_OTLP_HEADERS": "set (hidden)",
+                     "CREW_OTLP_CONTENT": "off"}
+    page = json.dumps([str(e) for e in at.main] + [str(e) for e in at.sidebar] + [rows.to_json()])
+    assert token not in page

@@ -40,3 +40,19 @@ def test_a_bound_the_page_cannot_show_is_refused():
         page_widgets("limits", Exclusive)
     with pytest.raises(TypeError, match="int, float or bool"):
         page_widgets("limits", Text)
+
+
+def test_read_only_rows_name_the_variable_and_never_show_a_secret():
+    from pydantic import SecretStr
+
+    from crew.presentation.setting_rows import page_rows
+    from crew.settings import Settings
+
+    settings = Settings(otlp_endpoint="https://user:pw-0123456789@collector.example/otel",
+                        otlp_headers=SecretStr("api-key=hdr-0123456789"))
+    rows = {r.env: r.value for r in page_rows("traces", settings)}
+    assert rows == {"CREW_OTLP_ENDPOINT": "https://user:***@collector.example/otel",
+                    "CREW_OTLP_HEADERS": "set (hidden)", "CREW_OTLP_CONTENT": "off"}
+    assert [r.label for r in page_rows("traces", Settings())] == ["OTLP endpoint", "OTLP headers",
+                                                                  "Export prompts and results"]
+    assert {r.value for r in page_rows("traces", Settings())} == {"not set", "off"}

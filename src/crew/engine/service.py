@@ -30,6 +30,7 @@ from crew.storage.traces import TraceStore
 
 if TYPE_CHECKING:
     from crew.documents.library import Library
+    from crew.telemetry import TurnExporter
 
 __all__ = ["Crew", "EmptyGoal", "NotPaused", "Turn", "TurnInProgress", "TurnResult", "Event", "web_tools"]
 
@@ -69,12 +70,14 @@ class Crew:
         models: dict[Role, BaseChatModel] | None = None,
         tools: WebTools | None = None,
         model_cache: ModelCache | None = None,
+        exporter: "TurnExporter | None" = None,
     ) -> None:
         self.settings = settings  # the process's defaults; a turn may bring its own
         self.memory = memory
         self.traces = traces
         self.chats = chats
         self.checkpointer = checkpointer
+        self.exporter = exporter  # where finished turns go besides the trace store (OpenTelemetry), if anywhere
         self._models = models  # fixed models (tests, benches) that every turn uses
         self._tools = tools
         self._model_cache = model_cache or ModelCache()
@@ -87,9 +90,11 @@ class Crew:
 
     @classmethod
     def from_settings(cls, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
-                      tools: WebTools | None = None, embedder: Embedder | None = None) -> "Crew":
+                      tools: WebTools | None = None, embedder: Embedder | None = None,
+                      exporter: "TurnExporter | None" = None) -> "Crew":
         """Open the stores on the settings' backend (crew.storage.stores: SQLite files under the data dir, or
-        the database of CREW_DATABASE_URL) and Chroma (embedded, or a server); models are built per turn."""
+        the database of CREW_DATABASE_URL) and Chroma (embedded, or a server); models are built per turn.
+        Turns are exported over OTLP when the settings name an endpoint (crew.telemetry.otlp)."""
         from crew.documents.library import Library
         from crew.storage.stores import open_stores
 
@@ -102,10 +107,14 @@ class Crew:
         except BaseException:
             stores.close()
             raise
+        if exporter is None and settings.otlp_endpoint:
+            from crew.telemetry.otlp import OtlpExporter
+
+            exporter = OtlpExporter.from_settings(settings)
         return cls(
             settings, memory, stores.traces, stores.chats, stores.checkpointer,
             library=Library.beside(data, memory, records=stores.documents),
-            models=models, tools=tools,
+            models=models, tools=tools, exporter=exporter,
         )
 
     @property

@@ -3,6 +3,7 @@
     worker ─ctx.emit─► Turn._take ─► TurnFold.apply (the one reducer)
                                   ├► trace store (the spans the event changed)
                                   ├► chat history (at each finished step, and at the end)
+                                  ├► the crew's exporter, if any (OpenTelemetry: the finished turn, queued)
                                   └► the event list, which the CLI, the page and tests read by cursor
 
 Stop and the wall clock end a turn even when the worker is stuck inside a call it cannot leave:
@@ -12,6 +13,7 @@ dropped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,11 +26,14 @@ from crew.engine.runtime import Policy, TurnContext, describe, new_id
 from crew.engine.watchdog import Alarm
 from crew.faults import explain_for
 from crew.grounding.support import with_refs
+from crew.settings import ROLES
 from crew.storage.traces import TraceStoreError
 
 if TYPE_CHECKING:
     from crew.engine.service import Crew
     from crew.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # After Stop or the wall clock, how long to wait for the worker to reach a checkpoint of its own.
 GRACE_S = 0.5
@@ -206,7 +211,23 @@ class Turn:
             self._trace(self.crew.traces.write, self.workspace, self.fold, changes.spans)
         if event.kind in ("step_finished", "review"):
             self._save("running")
+        if event.kind == "final" and self.fold.status != "awaiting_review":
+            self._export()
         self._cond.notify_all()
+
+    def _export(self) -> None:
+        """Hand the finished turn to the crew's exporter (OpenTelemetry), which queues it and returns.
+
+        A turn paused for review is exported when its last part ends, as one tree (its fold holds
+        the earlier part's spans).
+        """
+        exporter = self.crew.exporter
+        if exporter is None:
+            return
+        try:
+            exporter.export(self.workspace, self.fold, {role: self.settings.model_for(role) for role in ROLES})
+        except Exception as exc:  # the answer is in; an exporter's fault must not cost it
+            log.warning("traces: turn %s was not exported: %s", self.turn_id, describe(exc))
 
     def _trace(self, write, *args) -> None:
         """Write to the trace store; the first failure becomes an error event, later writes are skipped.

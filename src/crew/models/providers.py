@@ -4,7 +4,8 @@
 its builder reads. Everything else that knows providers derives from it: the names offered
 (`PROVIDERS`), the settings a model cache keys on (`MODEL_BUILD_FIELDS`), the keys masked in
 every log and fingerprinted by that cache (`SECRET_FIELDS`, `key_fingerprint`), and the rows of
-the Settings page's key table (`access_fields`). A new provider is one row plus its builder.
+the Settings page's key table (`access_fields`), and its name in exported traces (`gen_ai_provider`).
+A new provider is one row plus its builder.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class Provider:
     # URLs; the Settings page lists them with where they were read from.
     access: tuple[str, ...] = ()
     tuning: tuple[str, ...] = ()  # other settings the builder reads
+    # The provider's name in OpenTelemetry's GenAI conventions (gen_ai.provider.name) where it has one.
+    gen_ai: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,15 +161,23 @@ PROVIDER_TABLE: tuple[Provider, ...] = (
     Provider("local", _build_local, "empty = embedded SmolLM2, or /path/to/model.gguf",
              tuning=("local_ctx", "local_threads")),
     Provider("openai", _build_openai, "e.g. gpt-4o-mini (or a model on OPENAI_BASE_URL)",
-             access=("openai_api_key", "openai_base_url"), tuning=("openai_structured", "max_output_tokens")),
+             access=("openai_api_key", "openai_base_url"), tuning=("openai_structured", "max_output_tokens"),
+             gen_ai="openai"),
     Provider("anthropic", _build_anthropic, "e.g. claude-sonnet-4-5",
-             access=("anthropic_api_key",), tuning=("max_output_tokens",)),
-    Provider("ollama", _build_ollama, "e.g. llama3.2", access=("ollama_base_url",), tuning=("max_output_tokens",)),
+             access=("anthropic_api_key",), tuning=("max_output_tokens",), gen_ai="anthropic"),
+    Provider("ollama", _build_ollama, "e.g. llama3.2", access=("ollama_base_url",), tuning=("max_output_tokens",),
+             gen_ai="ollama"),
     Provider("fake", _build_fake, "e.g. ?delay=0.3&subquestions=3"),
 )
 _BY_NAME = {p.name: p for p in PROVIDER_TABLE}
 PROVIDERS = tuple(_BY_NAME)
 HINTS = {p.name: p.hint for p in PROVIDER_TABLE}
+
+
+def gen_ai_provider(spec: str) -> str:
+    """The spec's provider as OpenTelemetry's gen_ai.provider.name says it ("" where it has no such name)."""
+    row = _BY_NAME.get(split_spec(spec)[0])
+    return row.gen_ai if row is not None else ""
 
 
 def _is_secret(field: str) -> bool:
