@@ -113,10 +113,11 @@ def cmd_run(args) -> tuple[object, int]:
 def _library(settings, workspace: str):
     """Open a workspace's memory and the document library over it, as the app does."""
     from crew.documents.library import Library
-    from crew.storage.stores import open_documents
+    from crew.storage.stores import open_documents, open_originals
 
     memory = _memory(settings, workspace)
-    return memory, Library.beside(settings.data_dir, memory.memory, records=open_documents(settings))
+    return memory, Library.beside(settings.data_dir, memory.memory, records=open_documents(settings),
+                                  originals=open_originals(settings))
 
 
 def cmd_ingest(args) -> tuple[object, int]:

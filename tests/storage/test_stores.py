@@ -67,6 +67,28 @@ def test_deleting_a_chat_forgets_its_traces_only(backend):
     assert len(traces.spans("w", "b1")) == 2
 
 
+# Originals of uploads ---------------------------------------------------------------------------------
+
+
+def test_an_upload_original_is_kept_whole_per_workspace_replaced_and_deleted(backend):
+    originals = backend.originals()
+    data = bytes(range(256)) * 4096 + b"\x00tail"  # every byte value, NULs included, 1 MB
+    originals.put("w", "d1", data)
+    assert originals.get("w", "d1") == data
+    assert originals.get("v", "d1") is None and originals.get("w", "d2") is None  # another workspace, another doc
+    other = backend.originals()  # another process on the same data reads the same bytes
+    assert other.get("w", "d1") == data
+    originals.put("w", "d1", b"second")  # a re-upload of the same id replaces, never appends
+    assert other.get("w", "d1") == b"second"
+    originals.delete("w", "d1")
+    originals.delete("w", "d1")  # deleting twice is not an error (a retried removal)
+    assert other.get("w", "d1") is None
+    for bad in ("../x", "", "a/b"):
+        with pytest.raises(ValueError):
+            originals.put("w", bad, b"x")
+    assert isinstance(originals, protocols.OriginalStore)
+
+
 # Library rows ----------------------------------------------------------------------------------------
 
 
@@ -170,7 +192,8 @@ def test_a_database_url_puts_every_store_in_postgres_and_nothing_on_disk(tmp_pat
         assert stores.backend == "postgres"
         for store, protocol in ((stores.chats, protocols.Chats), (stores.traces, protocols.Traces),
                                 (stores.documents, protocols.DocumentRecords),
-                                (stores.keywords, protocols.KeywordSearch)):
+                                (stores.keywords, protocols.KeywordSearch),
+                                (stores.originals, protocols.OriginalStore)):
             assert isinstance(store, protocol)
         chat = stores.chats.create("w", "hello")
         config = {"configurable": {"thread_id": chat.chat_id, "checkpoint_ns": ""}}
@@ -182,7 +205,8 @@ def test_a_database_url_puts_every_store_in_postgres_and_nothing_on_disk(tmp_pat
 
     with psycopg.connect(url) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    assert {"chats", "chat_turns", "traces", "spans", "documents", "crew_keyword_chunks", "checkpoints"} <= tables
+    assert {"chats", "chat_turns", "traces", "spans", "documents", "originals", "crew_keyword_chunks",
+            "checkpoints"} <= tables
 
 
 def test_instances_starting_together_on_an_empty_database_create_the_schema_once(tmp_path, postgres_server):
@@ -211,7 +235,7 @@ def test_instances_starting_together_on_an_empty_database_create_the_schema_once
 
     with psycopg.connect(url) as conn:
         versions = dict(conn.execute("SELECT component, version FROM crew_schema").fetchall())
-    assert versions == {"chats": 1, "traces": 1, "documents": 1, "keywords": 1}
+    assert versions == {"chats": 1, "traces": 1, "documents": 1, "keywords": 1, "originals": 1}
 
 
 def test_a_wrong_database_url_names_the_setting_without_the_password(tmp_path):

@@ -104,7 +104,7 @@ class Crew:
             raise
         return cls(
             settings, memory, stores.traces, stores.chats, stores.checkpointer,
-            library=Library.beside(data, memory, records=stores.documents),
+            library=Library.beside(data, memory, records=stores.documents, originals=stores.originals),
             models=models, tools=tools,
         )
 
