@@ -10,24 +10,9 @@ from __future__ import annotations
 
 from crew.retrieval.memory import check_workspace
 from crew.storage.pg_sql import PgStore
-from crew.storage.postgres import Migration
-
-COMPONENT = "originals"
-MIGRATIONS = (
-    Migration(1, (
-        "CREATE TABLE IF NOT EXISTS originals (workspace text NOT NULL, doc_id text NOT NULL, data bytea NOT NULL,"
-        " PRIMARY KEY (workspace, doc_id))",
-        # Already compressed formats (pdf, docx) gain nothing from TOAST's compression; skip the attempt.
-        "ALTER TABLE originals ALTER COLUMN data SET STORAGE EXTERNAL",
-    )),
-)
-
 
 class PgOriginals(PgStore):
     """Each uploaded file's bytes, one row per document; written whole or not at all (one statement)."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url, COMPONENT, MIGRATIONS)
 
     @staticmethod
     def _key(workspace: str, doc_id: str) -> tuple[str, str]:
