@@ -106,7 +106,7 @@ def open_stores(settings: Settings) -> Stores:
 
             chats = PgChats(url)
             opened.append(chats)
-            checkpointer, pool = _postgres_saver(url)
+            checkpointer, pool = postgres_saver(url)
             opened.append(pool)
             backend, closers = "postgres", (pool.close,)
         else:
@@ -135,7 +135,7 @@ def open_stores(settings: Settings) -> Stores:
     return Stores(chats, traces, documents, keywords, originals, checkpointer, backend, closers)
 
 
-def _postgres_saver(url: str):
+def postgres_saver(url: str):
     """LangGraph's Postgres checkpointer on a pool of its own (it wants autocommit and dict rows), set up once.
 
     `setup()` runs LangGraph's own migrations, which are not safe side by side, so instances starting
