@@ -43,8 +43,12 @@ def open_pool(url: str, *, max_size: int = 8, timeout: float = 10.0, name: str =
         raise DatabaseError(f"{SETTING} is not a valid Postgres URL ({shown}): {type(exc).__name__}") from None
     # `check` tries each connection as it leaves the pool (one round trip): after the server restarts, the
     # dead ones are replaced there instead of failing the next query.
+    # `reconnect_timeout`: the pool retries a lost connection with doubling waits (1, 2, 4 ... s) for this long,
+    # then gives the slot up and opens a fresh one, at once, for the next caller. Left at its 5 minutes, an
+    # outage of a minute left the pool asleep for another minute after the server came back.
     pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=timeout, name=name, open=False,
-                          check=ConnectionPool.check_connection, kwargs={"connect_timeout": max(1, int(timeout)), **(kwargs or {})})
+                          check=ConnectionPool.check_connection, reconnect_timeout=max(5.0, timeout),
+                          kwargs={"connect_timeout": max(1, int(timeout)), **(kwargs or {})})
     # While the pool first tries, its logger would print a warning per failed attempt (a page of them on
     # stderr before our one line); the failure is reported below, once, as a DatabaseError.
     pool_log = logging.getLogger("psycopg.pool")
