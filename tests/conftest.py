@@ -123,7 +123,7 @@ def postgres_server():
 class Backend:
     """Stores of one backend for a test: SQLite files in the test's data dir, or a fresh Postgres database.
 
-    `chats()`, `traces(price)` and `documents()` open a store (a second call opens a second one on the same
+    `chats()`, `traces(price)`, `documents()` and `originals()` open a store (a second call opens a second one on the same
     data, as another process would); `sql(store, text, args)` runs a statement written with `{}` for each
     argument on that store (tests that reach under the protocol, e.g. to age a heartbeat).
     """
@@ -167,6 +167,16 @@ class Backend:
         from crew.storage.files import DataFiles
 
         return self._keep(DocumentsTable(DataFiles(self.data_dir).library))
+
+    def originals(self):
+        if self.url:
+            from crew.storage.pg_originals import PgOriginals
+
+            return self._keep(PgOriginals(self.url))
+        from crew.documents.originals import FileOriginals
+        from crew.storage.files import DataFiles
+
+        return self._keep(FileOriginals(DataFiles(self.data_dir).originals))
 
     def sql(self, store, text: str, args=()) -> int:
         return store.run(text.format(*(["%s" if self.url else "?"] * len(args))), args)

@@ -83,12 +83,21 @@ class PostgresServer:
         finally:
             pwfile.unlink()
         # Loopback only; the socket in our own directory; fsync off (a test cluster need not survive a crash).
+        self.start_server()
+        self.create_database(self.database)
+        return self
+
+    def start_server(self) -> None:
+        """Start the cluster (again, after `stop_server`) on the same data and port."""
         options = (f"-c listen_addresses={self.host} -c port={self.port} -c unix_socket_directories={self.dir}"
                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")
         self.started = True
-        self.create_database(self.database)
-        return self
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (every client connection is cut; `start_server` brings it back)."""
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "stop")
+        self.started = False
 
     def create_database(self, name: str) -> str:
         """Create an empty database on this server and return its URL (a test that needs a clean slate)."""

@@ -1,4 +1,4 @@
-"""Command line: `python -m crew run|ingest|search|traces|eval|reindex`, the same engine the app uses.
+"""Command line: `python -m crew run|ingest|search|traces|eval|reindex|migrate`, the same engine the app uses.
 
 `--json` prints exactly one JSON document on stdout; everything else (progress, library
 chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, some evaluated turns
@@ -113,10 +113,11 @@ def cmd_run(args) -> tuple[object, int]:
 def _library(settings, workspace: str):
     """Open a workspace's memory and the document library over it, as the app does."""
     from crew.documents.library import Library
-    from crew.storage.stores import open_documents
+    from crew.storage.stores import open_documents, open_originals
 
     memory = _memory(settings, workspace)
-    return memory, Library.beside(settings.data_dir, memory.memory, records=open_documents(settings))
+    return memory, Library.beside(settings.data_dir, memory.memory, records=open_documents(settings),
+                                  originals=open_originals(settings))
 
 
 def cmd_ingest(args) -> tuple[object, int]:
@@ -291,6 +292,35 @@ def cmd_eval(args) -> tuple[object, int]:
     return text_report(summary, rows, answers=not args.retrieval_only), code
 
 
+def cmd_migrate(args) -> tuple[object, int]:
+    from crew.retrieval.memory import chroma_client
+    from crew.storage.migrate import Migration, MigrationRefused
+    from crew.storage.stores import database_url
+
+    settings = _settings(None)
+    source = Path(args.source) if args.source else settings.data_dir
+    url = args.database_url or database_url(settings)
+    host = args.chroma_host or settings.chroma_host
+    port = args.chroma_port or settings.chroma_port
+    if not url:
+        raise UsageError("name the target database: --database-url postgresql://... or CREW_DATABASE_URL")
+    if not host:
+        raise UsageError("name the target Chroma server: --chroma-host HOST [--chroma-port PORT] or CHROMA_HOST")
+    if not (source / "crew.sqlite").exists() and not (source / "chroma").is_dir():
+        raise UsageError(f"{source} holds no Crew data (no crew.sqlite, no chroma/): name the data dir with --from")
+    print(f"crew migrate: {source} -> Postgres + Chroma server {host}:{port}", file=sys.stderr)
+    try:
+        report = Migration(source, url, chroma_client(source, host, port),
+                           progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True)).run()
+    except MigrationRefused as exc:
+        raise UsageError(str(exc)) from None
+    code = 0 if report.ok else 1
+    if args.json:
+        return report.to_json(), code
+    verdict = "every count matches" if report.ok else "COUNTS DIFFER: the target is not a full copy"
+    return f"{report.table()}\n\n{verdict}", code
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crew", description="Run the research crew from the command line.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -340,6 +370,18 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", help="provider:model for every role (default: the configured model)")
     common(ev)
     ev.set_defaults(func=cmd_eval)
+
+    mi = sub.add_parser("migrate", help="copy a single-user data dir into Postgres and a Chroma server",
+                        description="Copies chats, turns, traces, the library, upload originals, the keyword index,"
+                                    " LangGraph checkpoints and every Chroma collection (vectors as they are) into"
+                                    " an empty Postgres and Chroma server, then compares the counts on both sides."
+                                    " The data dir is only read.")
+    mi.add_argument("--from", dest="source", metavar="DATA_DIR", help="the data dir to copy (default: CREW_DATA_DIR)")
+    mi.add_argument("--database-url", help="the target Postgres (default: CREW_DATABASE_URL)")
+    mi.add_argument("--chroma-host", help="the target Chroma server (default: CHROMA_HOST)")
+    mi.add_argument("--chroma-port", type=int, help="its port (default: CHROMA_PORT)")
+    mi.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    mi.set_defaults(func=cmd_migrate)
     return p
 
 

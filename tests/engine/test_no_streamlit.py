@@ -27,7 +27,8 @@ def test_importing_every_module_loads_no_streamlit():
     modules = [
         "crew." + ".".join(p.relative_to(SRC).with_suffix("").parts)
         for p in SRC.rglob("*.py")
-        if p.name != "__init__.py"
+        # alembic loads the schema's env.py and revisions by path, inside a migration, never by import
+        if p.name != "__init__.py" and (SRC / "storage" / "schema") not in p.parents
     ]
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -47,7 +47,11 @@ def test_two_instances_share_chats_documents_and_traces_with_no_sqlite_on_disk(t
     assert found.returncode == 0 and json.loads(found.stdout)[0]["source"] == "tea.md", found.stderr
     for name in ("a", "b", "c"):
         assert list((tmp_path / name).rglob("*.sqlite")) == [], name
-    # The originals of uploads are the one thing still written to the instance's own disk (for a re-index).
-    # (issue 13 "no shared disk": B could not re-index A's upload; see the report).
-    assert [p for p in (tmp_path / "a" / "originals").rglob("*") if p.is_file()]
-    assert not (tmp_path / "b" / "originals").exists()
+    # The originals of uploads live in Postgres too: B, whose data dir never saw the file, re-indexes A's upload.
+    (doc,) = b.library().documents("pg")
+    assert b.library().original("pg", doc.doc_id) == tea
+    [redone] = b.reindex("pg").run()
+    assert (redone.file, redone.status, redone.doc_id) == ("tea.md", "ok", doc.doc_id)
+    assert a.memory.workspace("pg").search_documents("TEA-4711", k=1)[0].doc_id == doc.doc_id
+    for name in ("a", "b", "c"):
+        assert not (tmp_path / name / "originals").exists(), name

@@ -29,6 +29,7 @@ PAIRS = [
     (TraceStore, protocols.Traces),
     (DocumentsTable, protocols.DocumentRecords),
     (KeywordIndex, protocols.KeywordSearch),
+    (FileOriginals, protocols.OriginalStore),
     (Library, protocols.DocumentLibrary),
 ]
 

@@ -67,6 +67,28 @@ def test_deleting_a_chat_forgets_its_traces_only(backend):
     assert len(traces.spans("w", "b1")) == 2
 
 
+# Originals of uploads ---------------------------------------------------------------------------------
+
+
+def test_an_upload_original_is_kept_whole_per_workspace_replaced_and_deleted(backend):
+    originals = backend.originals()
+    data = bytes(range(256)) * 4096 + b"\x00tail"  # every byte value, NULs included, 1 MB
+    originals.put("w", "d1", data)
+    assert originals.get("w", "d1") == data
+    assert originals.get("v", "d1") is None and originals.get("w", "d2") is None  # another workspace, another doc
+    other = backend.originals()  # another process on the same data reads the same bytes
+    assert other.get("w", "d1") == data
+    originals.put("w", "d1", b"second")  # a re-upload of the same id replaces, never appends
+    assert other.get("w", "d1") == b"second"
+    originals.delete("w", "d1")
+    originals.delete("w", "d1")  # deleting twice is not an error (a retried removal)
+    assert other.get("w", "d1") is None
+    for bad in ("../x", "", "a/b"):
+        with pytest.raises(ValueError):
+            originals.put("w", bad, b"x")
+    assert isinstance(originals, protocols.OriginalStore)
+
+
 # Library rows ----------------------------------------------------------------------------------------
 
 
@@ -170,7 +192,8 @@ def test_a_database_url_puts_every_store_in_postgres_and_nothing_on_disk(tmp_pat
         assert stores.backend == "postgres"
         for store, protocol in ((stores.chats, protocols.Chats), (stores.traces, protocols.Traces),
                                 (stores.documents, protocols.DocumentRecords),
-                                (stores.keywords, protocols.KeywordSearch)):
+                                (stores.keywords, protocols.KeywordSearch),
+                                (stores.originals, protocols.OriginalStore)):
             assert isinstance(store, protocol)
         chat = stores.chats.create("w", "hello")
         config = {"configurable": {"thread_id": chat.chat_id, "checkpoint_ns": ""}}
@@ -182,7 +205,8 @@ def test_a_database_url_puts_every_store_in_postgres_and_nothing_on_disk(tmp_pat
 
     with psycopg.connect(url) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    assert {"chats", "chat_turns", "traces", "spans", "documents", "crew_keyword_chunks", "checkpoints"} <= tables
+    assert {"chats", "chat_turns", "traces", "spans", "documents", "originals", "crew_keyword_chunks",
+            "checkpoints"} <= tables
 
 
 def test_instances_starting_together_on_an_empty_database_create_the_schema_once(tmp_path, postgres_server):
@@ -210,8 +234,81 @@ def test_instances_starting_together_on_an_empty_database_create_the_schema_once
     import psycopg
 
     with psycopg.connect(url) as conn:
-        versions = dict(conn.execute("SELECT component, version FROM crew_schema").fetchall())
-    assert versions == {"chats": 1, "traces": 1, "documents": 1, "keywords": 1}
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        # An older Crew (hand-rolled migrations) finds its stores past the version it knows and refuses to start.
+        fence = dict(conn.execute("SELECT component, version FROM crew_schema").fetchall())
+    assert fence == {c: 2 for c in ("chats", "traces", "documents", "keywords", "originals")}
+
+
+# The first hand-rolled schema of issue 13, as Crew made it before alembic: its statements and its version rows.
+def _pre_alembic_database(url: str, components=("chats", "traces", "documents", "keywords")) -> None:
+    import importlib
+
+    import psycopg
+
+    first = importlib.import_module("crew.storage.schema.versions.0001_first_schema")
+    parts = {"chats": first.CHATS, "traces": first.TRACES, "documents": first.DOCUMENTS, "keywords": first.KEYWORDS}
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE crew_schema (component text PRIMARY KEY, version integer NOT NULL,"
+                     " updated timestamptz NOT NULL DEFAULT now())")
+        for component in components:
+            for statement in parts[component]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO crew_schema (component, version) VALUES (%s, 1)", (component,))
+        conn.execute("INSERT INTO chats VALUES ('c-old', 'w', 'kept from before', 1.0, 1.0, false)")
+
+
+def test_a_database_made_before_alembic_is_stamped_not_created_again(tmp_path, postgres_server):
+    import psycopg
+
+    from crew.storage.stores import open_stores
+
+    url = postgres_server.create_database("pre_alembic")
+    _pre_alembic_database(url)
+    stores = open_stores(Settings(data_dir=tmp_path, database_url=url))
+    try:
+        assert [c.title for c in stores.chats.list("w")] == ["kept from before"]
+        stores.originals.put("w", "d1", b"bytes")  # 0002 ran on top of the stamp
+        assert stores.originals.get("w", "d1") == b"bytes"
+    finally:
+        stores.close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        triggers = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crew_keyword_stats_%'").fetchone()
+    assert triggers == (3,)
+
+
+def test_a_database_an_older_crew_only_began_is_completed(tmp_path, postgres_server):
+    import psycopg
+
+    from crew.storage.stores import open_keywords, open_stores
+
+    url = postgres_server.create_database("pre_alembic_part")
+    _pre_alembic_database(url, components=("chats",))  # only `crew search` ever ran... or only chats
+    stores = open_stores(Settings(data_dir=tmp_path, database_url=url))
+    stores.close()
+    with psycopg.connect(url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert conn.execute("SELECT title FROM chats").fetchall() == [("kept from before",)]
+    assert {"traces", "spans", "documents", "originals", "crew_keyword_chunks"} <= tables
+    open_keywords(Settings(data_dir=tmp_path, database_url=url)).close()
+
+
+def test_a_schema_from_a_newer_crew_is_refused_with_what_to_do(tmp_path, postgres_server):
+    import psycopg
+
+    from crew.storage.postgres import DatabaseError
+    from crew.storage.stores import open_stores
+
+    url = postgres_server.create_database("newer_schema")
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('9999')")
+    with pytest.raises(DatabaseError, match="revision 9999, newer than this Crew's 0002: upgrade Crew"):
+        open_stores(Settings(data_dir=tmp_path, database_url=url))
+    with psycopg.connect(url) as conn:  # nothing was created beside it
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert tables == {"alembic_version"}
 
 
 def test_a_wrong_database_url_names_the_setting_without_the_password(tmp_path):

@@ -7,7 +7,8 @@ removes its chunks and the row. Every call names its workspace.
 
 The rows live in a `DocumentRecords` store (`crew.storage.documents_table`, SQLite under the
 data dir by default); each document's original bytes in an `OriginalStore` (files under the data
-dir by default), so a re-index can read them again; they go when the document goes.
+dir by default, Postgres rows with `CREW_DATABASE_URL`), so a re-index can read them again; they go
+when the document goes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from crew.documents.originals import FileOriginals, OriginalStore
+from crew.documents.originals import FileOriginals
 from crew.retrieval.memory import Memory, check_workspace
 from crew.storage.documents_table import Document, DocumentsTable, Job
 from crew.storage.files import DataFiles
 from crew.storage.owners import owner_alive, process_owner
-from crew.storage.protocols import DocumentRecords
+from crew.storage.protocols import DocumentRecords, OriginalStore
 
 __all__ = ["Document", "Library"]
 
@@ -38,14 +39,17 @@ class Library:
         self.stale_after_s = stale_after_s
 
     @classmethod
-    def beside(cls, data_dir: Path, memory: Memory, records: DocumentRecords | None = None, **kwargs) -> "Library":
-        """The library of a data dir: its rows in `records` (default: SQLite in the data dir), the originals as files."""
+    def beside(cls, data_dir: Path, memory: Memory, records: DocumentRecords | None = None,
+               originals: OriginalStore | None = None, **kwargs) -> "Library":
+        """The library of a data dir: its rows in `records` and the uploads' bytes in `originals` (default:
+        SQLite and files in the data dir)."""
         files = DataFiles(data_dir)
         return cls(records if records is not None else DocumentsTable(files.library), memory,
-                   FileOriginals(files.originals), **kwargs)
+                   originals if originals is not None else FileOriginals(files.originals), **kwargs)
 
     def close(self) -> None:
         self.records.close()
+        self.originals.close()
 
     def documents(self, workspace: str) -> list[Document]:
         """List a workspace's complete documents, newest first."""

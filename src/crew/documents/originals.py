@@ -1,9 +1,9 @@
 """Keep each uploaded file's original bytes, so a workspace can be read again by a newer parser or
 embedded again by another model (`crew reindex`) without asking anyone to upload anything.
 
-`OriginalStore` is what the library needs; `FileOriginals` keeps the bytes as files under the
-data dir (`originals/<workspace>/<doc_id>`). A database or object-store backend is one more class
-with the same three methods.
+`OriginalStore` (crew.storage.protocols) is what the library needs; `FileOriginals` keeps the bytes as
+files under the data dir (`originals/<workspace>/<doc_id>`), the embedded default; with Postgres they are
+rows there (`crew.storage.pg_originals.PgOriginals`), so any instance can re-index any upload.
 """
 
 from __future__ import annotations
@@ -11,17 +11,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
 from crew.retrieval.memory import check_workspace
+from crew.storage.protocols import OriginalStore
 
-
-class OriginalStore(Protocol):
-    def put(self, workspace: str, doc_id: str, data: bytes) -> None: ...
-
-    def get(self, workspace: str, doc_id: str) -> bytes | None: ...
-
-    def delete(self, workspace: str, doc_id: str) -> None: ...
+__all__ = ["FileOriginals", "OriginalStore"]
 
 
 class FileOriginals:
@@ -55,3 +49,6 @@ class FileOriginals:
 
     def delete(self, workspace: str, doc_id: str) -> None:
         self._path(workspace, doc_id).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing held open between calls."""

@@ -113,7 +113,7 @@ class Crew:
             exporter = OtlpExporter.from_settings(settings)
         return cls(
             settings, memory, stores.traces, stores.chats, stores.checkpointer,
-            library=Library.beside(data, memory, records=stores.documents),
+            library=Library.beside(data, memory, records=stores.documents, originals=stores.originals),
             models=models, tools=tools, exporter=exporter,
         )
 
@@ -215,10 +215,12 @@ class Crew:
                 current.join(10)  # its final event is in; let it finish saving to the chat history
             if current is not None and not current.done:
                 raise TurnInProgress("a turn is already running in this chat: wait for it, or stop it, then ask again")
+            if current is not None:
+                current.save_history()  # its end, if the database was down when it came, before the next turn
             turn = self._running[key] = Turn(self, workspace, chat_id, goal, settings=settings, ctx_models=models,
                                              tools=self.tools_for(settings), **how).start()
-            for other in [k for k, t in self._running.items() if t.done and k != key]:
-                del self._running[other]  # finished turns live on in the chat history
+            for other in [k for k, t in self._running.items() if t.done and k != key and t.save_history()]:
+                del self._running[other]  # finished turns live on in the chat history (kept here until stored)
         return turn
 
     def live_turn(self, workspace: str, chat_id: str) -> Turn | None:

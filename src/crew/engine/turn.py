@@ -114,6 +114,7 @@ class Turn:
         self._final_state: dict | None = None
         self._paused: dict | None = None
         self._trace_failed = False
+        self._history_saved = True  # False while the turn's final state is not in the chat history
         self._alarms: list[Alarm] = []
         self._worker = threading.Thread(target=self._work, name=f"turn-{self.turn_id}", daemon=True)
 
@@ -246,10 +247,10 @@ class Turn:
             self._take(Event(kind="error", turn_id=self.turn_id, agent="crew", data={"part": "trace store"},
                              text=f"{reason}; this turn's trace is incomplete"))
 
-    def _save(self, status: str) -> None:
+    def _save(self, status: str) -> bool:
         """Keep the chat history in step with the turn (a reload, another instance or the CLI reads it)."""
         if not self._save_chat:
-            return
+            return True
         try:
             f = self.fold
             self.crew.chats.save_turn(self.workspace, self.chat_id, self.turn_id, events=self.events, status=status,
@@ -257,6 +258,19 @@ class Turn:
                                       ended=f.ended if f.finished else None)
         except Exception as exc:  # saving progress must not end the turn
             self.failure = describe(exc)
+            return False
+        return True
+
+    def save_history(self) -> bool:
+        """Store an ended turn's final state if that failed when it ended (the database was down); True once stored.
+
+        Until then the history shows the turn as still running, never as done: the crew calls this
+        before the chat's next turn starts, so a turn cut short by an outage reads as what it was.
+        """
+        with self._cond:
+            if self._done and not self._history_saved:
+                self._history_saved = self._save(self.fold.status)
+            return self._history_saved
 
     # The worker ------------------------------------------------------------------------------
 
@@ -306,7 +320,7 @@ class Turn:
             else:
                 self._finish(cut_short)
             self._closed = True
-            self._save(self.fold.status)
+            self._history_saved = self._save(self.fold.status)
             self._done = True
             self._cond.notify_all()
 

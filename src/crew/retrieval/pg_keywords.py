@@ -33,65 +33,10 @@ from typing import Iterable, Literal
 
 from crew.retrieval.keywords import MAX_TERMS, POSTINGS_BUDGET, query_terms
 from crew.retrieval.stemming import analyze
-from crew.storage.postgres import Migration, migrate, open_pool
+from crew.storage.postgres import ensure_schema, open_pool
 
-COMPONENT = "keywords"
 K1, B = 1.2, 0.75  # FTS5's bm25() defaults
 Ranking = Literal["bm25", "ts_rank_cd"]
-
-# One body for the three statement triggers that keep BM25's figures: `{rows}` gives (collection, sign, length,
-# tsv) for every row the statement added (+1) or removed (-1); an update is its new rows less its old ones.
-_STATS_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-    " INSERT INTO crew_keyword_stats (collection, chunks, length)"
-    " SELECT collection, sum(sign), sum(sign * length) FROM ({rows}) AS r GROUP BY collection ORDER BY collection"
-    " ON CONFLICT (collection) DO UPDATE SET chunks = crew_keyword_stats.chunks + excluded.chunks,"
-    " length = crew_keyword_stats.length + excluded.length;"
-    " INSERT INTO crew_keyword_terms (collection, term, chunks)"
-    " SELECT collection, t.lexeme, sum(sign) FROM ({rows}) AS r, unnest(r.tsv) AS t GROUP BY 1, 2"
-    " HAVING sum(sign) <> 0 ORDER BY 1, 2"
-    " ON CONFLICT (collection, term) DO UPDATE SET chunks = crew_keyword_terms.chunks + excluded.chunks;"
-    " RETURN NULL; END $$"
-)
-_ADDED = "SELECT collection, 1 AS sign, length, tsv FROM new_rows"
-_REMOVED = "SELECT collection, -1 AS sign, length, tsv FROM old_rows"
-
-MIGRATIONS = (
-    Migration(1, (
-        "CREATE EXTENSION IF NOT EXISTS unaccent",
-        "CREATE EXTENSION IF NOT EXISTS btree_gin",
-        # unaccent() is STABLE (it reads a dictionary named at run time); naming the dictionary makes
-        # the result depend on the text alone, which a generated column and its index need.
-        "CREATE OR REPLACE FUNCTION crew_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT"
-        " AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$",
-        "CREATE TABLE IF NOT EXISTS crew_keyword_chunks (collection text NOT NULL, chunk_id text NOT NULL,"
-        " doc_id text NOT NULL, stems text NOT NULL, length integer NOT NULL,"
-        " tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, crew_unaccent(stems))) STORED,"
-        " PRIMARY KEY (collection, chunk_id))",
-        "CREATE INDEX IF NOT EXISTS crew_keyword_chunks_tsv ON crew_keyword_chunks USING gin (collection, tsv)"
-        " WITH (fastupdate = off)",
-        "CREATE INDEX IF NOT EXISTS crew_keyword_chunks_doc ON crew_keyword_chunks (collection, doc_id)",
-        "CREATE TABLE IF NOT EXISTS crew_keyword_holds (collection text NOT NULL, doc_id text NOT NULL,"
-        " since double precision NOT NULL, PRIMARY KEY (collection, doc_id))",
-        # BM25 needs, on every search, each collection's chunk count and mean length and how many chunks hold
-        # each query word (FTS5 keeps these itself). Counting them took 67 ms (count and length) and up to 40 ms
-        # a common word at 100k chunks, so statement triggers keep them, as FTS5's fts5vocab table has them.
-        "CREATE TABLE IF NOT EXISTS crew_keyword_stats (collection text PRIMARY KEY, chunks bigint NOT NULL,"
-        " length bigint NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS crew_keyword_terms (collection text NOT NULL, term text NOT NULL,"
-        " chunks bigint NOT NULL, PRIMARY KEY (collection, term))",
-        _STATS_FUNCTION.format(name="crew_keyword_stats_added", rows=_ADDED),
-        _STATS_FUNCTION.format(name="crew_keyword_stats_changed", rows=f"{_ADDED} UNION ALL {_REMOVED}"),
-        _STATS_FUNCTION.format(name="crew_keyword_stats_removed", rows=_REMOVED),
-        "CREATE OR REPLACE TRIGGER crew_keyword_stats_ins AFTER INSERT ON crew_keyword_chunks"
-        " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crew_keyword_stats_added()",
-        "CREATE OR REPLACE TRIGGER crew_keyword_stats_upd AFTER UPDATE ON crew_keyword_chunks"
-        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
-        " EXECUTE FUNCTION crew_keyword_stats_changed()",
-        "CREATE OR REPLACE TRIGGER crew_keyword_stats_del AFTER DELETE ON crew_keyword_chunks"
-        " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crew_keyword_stats_removed()",
-    )),
-)
 
 # A phrase as `prepare` hands it on, already through crew_unaccent: unaccent() is STABLE, so the planner never
 # folds it into a constant and a query that called it in `rank` ran it (and phraseto_tsquery) on every matching row.
@@ -113,14 +58,15 @@ class PgKeywordIndex:
     """BM25 keyword search over chunks in Postgres, keyed by Chroma collection name.
 
     The same methods, arguments and answers as `KeywordIndex`, so `Memory(..., keywords=PgKeywordIndex(url))`
-    searches the same way. The schema is created (or migrated) when the index opens.
+    searches the same way. The schema is created (or migrated) when the index opens; its tables, GIN index
+    and BM25 triggers are in alembic revision 0001 (crew/storage/schema/versions).
     """
 
     def __init__(self, url: str, *, pool_size: int = 8, ranking: Ranking = "bm25", timeout: float = 10.0) -> None:
         self.ranking = ranking
         self._pool = open_pool(url, max_size=pool_size, timeout=timeout, name="crew-keywords")
         try:
-            self.migrations_applied = migrate(self._pool, COMPONENT, MIGRATIONS)
+            self.migrations_applied = ensure_schema(url)
         except BaseException:
             self._pool.close()
             raise

@@ -8,7 +8,7 @@ data dir is read here and nowhere else:
     library.sqlite      the document library (which files each workspace holds)
     keywords.sqlite     the keyword index (FTS5) beside Chroma
     chroma/             Chroma's own files, when Chroma runs embedded
-    originals/          each uploaded file's bytes, for a re-index
+    originals/          each uploaded file's bytes, for a re-index (rows in Postgres with one)
 
 A second backend (Postgres, a Chroma server) replaces some of these with a connection; the
 ones it replaces are then never created.

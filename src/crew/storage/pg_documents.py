@@ -9,26 +9,9 @@ from __future__ import annotations
 
 from crew.storage.documents_table import Document, Job, _document, _job
 from crew.storage.pg_sql import PgStore
-from crew.storage.postgres import Migration
-
-COMPONENT = "documents"
-MIGRATIONS = (
-    Migration(1, (
-        "CREATE TABLE IF NOT EXISTS documents (workspace text NOT NULL, doc_id text NOT NULL, name text NOT NULL,"
-        " format text NOT NULL DEFAULT '', size bigint NOT NULL DEFAULT 0, content_hash text NOT NULL,"
-        ' pages integer NOT NULL DEFAULT 0, "rows" integer NOT NULL DEFAULT 0, chunks integer NOT NULL DEFAULT 0,'
-        " status text NOT NULL, uploaded_at double precision NOT NULL, heartbeat double precision NOT NULL,"
-        " owner text NOT NULL DEFAULT '', seconds double precision NOT NULL DEFAULT 0,"
-        " PRIMARY KEY (workspace, doc_id), UNIQUE (workspace, content_hash))",
-    )),
-)
-
 
 class PgDocuments(PgStore):
     """The `documents` table in Postgres; safe to share between threads, processes and machines."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url, COMPONENT, MIGRATIONS)
 
     def _one(self, sql: str, args: tuple) -> Document | None:
         row = self.row(sql, args)

@@ -1,7 +1,7 @@
 """The Postgres counterpart of `crew.storage.sql.SqlStore`: the base of the Postgres chat, trace and library stores.
 
-Each store names its component and migrations (`crew.storage.postgres.migrate` applies them once, under
-an advisory lock) and runs its statements on a `psycopg_pool.ConnectionPool`. Several stores of one
+Each store brings the schema to head as it opens (`crew.storage.postgres.ensure_schema`: alembic, under
+an advisory lock, once per process) and runs its statements on a `psycopg_pool.ConnectionPool`. Several stores of one
 process share one pool per database URL (`shared_pool`), so a process holds a handful of connections,
 not one set per store. Rows come back as dicts, read by column name as the SQLite rows are, so the
 stores reuse the SQLite modules' row converters (`_chat`, `_turn`, `_document`, ...).
@@ -16,7 +16,7 @@ import contextlib
 import threading
 from typing import Any, Callable, Iterator, Sequence
 
-from crew.storage.postgres import Migration, migrate, open_pool
+from crew.storage.postgres import ensure_schema, open_pool
 
 _pools: dict[str, Any] = {}
 _users: dict[str, int] = {}
@@ -73,19 +73,18 @@ class PgTx:
 
 
 class PgStore:
-    """A store on a Postgres database: its tables migrated once, every call one short transaction.
+    """A store on a Postgres database: the schema at head, every call one short transaction.
 
     `translate` turns psycopg errors into the store's own error type, as `SqlStore`'s does sqlite3's.
     """
 
-    def __init__(self, url: str, component: str, migrations: Sequence[Migration],
-                 translate: Callable[[Exception], Exception] | None = None) -> None:
+    def __init__(self, url: str, translate: Callable[[Exception], Exception] | None = None) -> None:
         self.url = url
         self._translate = translate
         self._pool = shared_pool(url)
         self._closed = False
         try:
-            migrate(self._pool, component, migrations)
+            ensure_schema(url)
         except BaseException:
             self.close()
             raise

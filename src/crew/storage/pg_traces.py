@@ -13,33 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from crew.redact import redact
 from crew.storage.pg_sql import PgStore
-from crew.storage.postgres import Migration
 from crew.storage.traces import PriceFn, TraceStoreError, _redacted, no_cost
 
 if TYPE_CHECKING:
     from crew.engine.reducer import Span, TurnFold
-
-COMPONENT = "traces"
-MIGRATIONS = (
-    Migration(1, (
-        "CREATE TABLE IF NOT EXISTS traces (turn_id text PRIMARY KEY, workspace text NOT NULL, thread_id text NOT NULL,"
-        " goal text NOT NULL, started double precision NOT NULL, ended double precision,"
-        " status text NOT NULL DEFAULT 'running', limit_hit text, error text,"
-        " tokens_in bigint NOT NULL DEFAULT 0, tokens_out bigint NOT NULL DEFAULT 0,"
-        " cost double precision NOT NULL DEFAULT 0, model text NOT NULL DEFAULT '')",
-        "CREATE INDEX IF NOT EXISTS traces_ws ON traces (workspace, started)",
-        "CREATE INDEX IF NOT EXISTS traces_thread ON traces (workspace, thread_id)",
-        # "end" is a reserved word in Postgres: quoted, so the column keeps the name callers read.
-        'CREATE TABLE IF NOT EXISTS spans (span_id text PRIMARY KEY, turn_id text NOT NULL, parent_id text,'
-        ' workspace text NOT NULL, kind text NOT NULL, agent text NOT NULL, name text NOT NULL,'
-        ' start double precision NOT NULL, "end" double precision,'
-        ' tokens_in bigint NOT NULL DEFAULT 0, tokens_out bigint NOT NULL DEFAULT 0,'
-        " cost double precision NOT NULL DEFAULT 0, status text NOT NULL DEFAULT 'running',"
-        " error text NOT NULL DEFAULT '', attrs text NOT NULL DEFAULT '{}')",
-        "CREATE INDEX IF NOT EXISTS spans_turn ON spans (workspace, turn_id)",
-    )),
-)
-
 
 def _store_error(exc: Exception) -> TraceStoreError:
     # the server gone or restarted, a disk full on its side, a statement cancelled
@@ -50,7 +27,7 @@ class PgTraces(PgStore):
     """Spans and per-turn totals in Postgres; safe to share between threads and instances."""
 
     def __init__(self, url: str, price: PriceFn = no_cost) -> None:
-        super().__init__(url, COMPONENT, MIGRATIONS, translate=_store_error)
+        super().__init__(url, translate=_store_error)
         self._price = price
 
     def write(self, workspace: str, turn: "TurnFold", spans: list["Span"]) -> None:

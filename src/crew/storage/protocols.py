@@ -8,6 +8,7 @@ added here too, and a backend that implements these runs the app without a calle
     Traces           crew.storage.traces.TraceStore               spans of each turn
     DocumentRecords  crew.storage.documents_table.DocumentsTable  the library's rows
     KeywordSearch    crew.retrieval.keywords.KeywordIndex         the keyword index beside Chroma
+    OriginalStore    crew.documents.originals.FileOriginals       each upload's original bytes
     DocumentLibrary  crew.documents.library.Library               the library as ingest, re-index and
                                                                   the pages use it (rows, memory and
                                                                   originals kept consistent; runs on
@@ -138,6 +139,19 @@ class KeywordSearch(Protocol):
     def release(self, collection: str, doc_id: str) -> None: ...
 
     def held(self, collection: str) -> set[str]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class OriginalStore(Protocol):
+    """Each uploaded file's bytes, by workspace and document, kept for a re-index; written whole or not at all."""
+
+    def put(self, workspace: str, doc_id: str, data: bytes) -> None: ...
+
+    def get(self, workspace: str, doc_id: str) -> bytes | None: ...
+
+    def delete(self, workspace: str, doc_id: str) -> None: ...
 
     def close(self) -> None: ...
 

@@ -1,8 +1,8 @@
 """Open the app's relational stores on one backend, chosen by one setting, `CREW_DATABASE_URL`.
 
 Unset: SQLite files under the data dir (`DataFiles`), the embedded default for one person. A
-`postgresql://…` URL: chats, traces, the library's rows, the keyword index and LangGraph's checkpoints
-all live in that database (tables created on first start, exactly once however many instances start
+`postgresql://…` URL: chats, traces, the library's rows, the originals of uploads, the keyword index and
+LangGraph's checkpoints all live in that database (tables created on first start, exactly once however many instances start
 together), and none of those files is created. Callers get protocol-typed stores and never ask which.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from crew.settings import Settings
 from crew.storage.files import DataFiles
-from crew.storage.protocols import Chats, DocumentRecords, KeywordSearch, Traces
+from crew.storage.protocols import Chats, DocumentRecords, KeywordSearch, OriginalStore, Traces
 
 CHECKPOINT_LOCK = 0x637265772D636B70  # "crew-ckp": LangGraph's checkpoint tables being set up
 SETUP_WAIT_S = 120.0
@@ -28,12 +28,13 @@ class Stores:
     traces: Traces
     documents: DocumentRecords
     keywords: KeywordSearch
+    originals: OriginalStore
     checkpointer: Any  # a LangGraph BaseCheckpointSaver
     backend: str  # "sqlite" | "postgres"
     _closers: tuple = ()
 
     def close(self) -> None:
-        for store in (self.chats, self.traces, self.documents, self.keywords):
+        for store in (self.chats, self.traces, self.documents, self.keywords, self.originals):
             store.close()
         for close in self._closers:
             close()
@@ -70,6 +71,18 @@ def open_documents(settings: Settings) -> DocumentRecords:
     return DocumentsTable(DataFiles(settings.data_dir).library)
 
 
+def open_originals(settings: Settings) -> OriginalStore:
+    """The uploads' original bytes: files under the data dir, or rows in Postgres (any instance re-indexes)."""
+    url = database_url(settings)
+    if url:
+        from crew.storage.pg_originals import PgOriginals
+
+        return PgOriginals(url)
+    from crew.documents.originals import FileOriginals
+
+    return FileOriginals(DataFiles(settings.data_dir).originals)
+
+
 def open_traces(settings: Settings) -> Traces:
     from crew.storage.traces import price_table
 
@@ -93,7 +106,7 @@ def open_stores(settings: Settings) -> Stores:
 
             chats = PgChats(url)
             opened.append(chats)
-            checkpointer, pool = _postgres_saver(url)
+            checkpointer, pool = postgres_saver(url)
             opened.append(pool)
             backend, closers = "postgres", (pool.close,)
         else:
@@ -113,14 +126,16 @@ def open_stores(settings: Settings) -> Stores:
         documents = open_documents(settings)
         opened.append(documents)
         keywords = open_keywords(settings)
+        opened.append(keywords)
+        originals = open_originals(settings)
     except BaseException:
         for store in reversed(opened):
             store.close()
         raise
-    return Stores(chats, traces, documents, keywords, checkpointer, backend, closers)
+    return Stores(chats, traces, documents, keywords, originals, checkpointer, backend, closers)
 
 
-def _postgres_saver(url: str):
+def postgres_saver(url: str):
     """LangGraph's Postgres checkpointer on a pool of its own (it wants autocommit and dict rows), set up once.
 
     `setup()` runs LangGraph's own migrations, which are not safe side by side, so instances starting
