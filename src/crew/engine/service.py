@@ -7,6 +7,7 @@ A turn started anywhere (the page, the CLI, an evaluation) is a chat in the hist
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ from crew.retrieval.memory import Memory, check_workspace, chroma_client
 from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
 from crew.engine.tools.fetch_page import fetch_page
+from crew.engine.tools.catalog import servers_for, tool_catalog
+from crew.engine.tools.mcp import McpHub, ServerStatus
+from crew.engine.tools.mcp_toolbox import McpToolbox
 from crew.engine.tools.web_search import ddgs_search, web_search
 from crew.storage.traces import TraceStore
 
@@ -69,6 +73,7 @@ class Crew:
         models: dict[Role, BaseChatModel] | None = None,
         tools: WebTools | None = None,
         model_cache: ModelCache | None = None,
+        mcp: McpHub | None = None,
     ) -> None:
         self.settings = settings  # the process's defaults; a turn may bring its own
         self.memory = memory
@@ -78,6 +83,7 @@ class Crew:
         self._models = models  # fixed models (tests, benches) that every turn uses
         self._tools = tools
         self._model_cache = model_cache or ModelCache()
+        self.mcp = mcp or McpHub()  # MCP connections, opened on first use and kept per server configuration
         self._library = library
         self._library_lock = threading.Lock()
         self._running: dict[tuple[str, str], Turn] = {}  # the newest turn of each chat run by this process
@@ -119,8 +125,23 @@ class Crew:
             return self._models
         return self._model_cache.for_roles(settings or self.settings)
 
-    def tools_for(self, settings: Settings | None = None) -> WebTools:
-        return self._tools if self._tools is not None else web_tools(settings or self.settings)
+    def tools_for(self, settings: Settings | None = None, workspace: str | None = None) -> WebTools:
+        """The researcher's outside tools for a turn: web tools (or the fixed ones) and the workspace's MCP servers."""
+        settings = settings or self.settings
+        tools = self._tools if self._tools is not None else web_tools(settings)
+        if tools.mcp is None:
+            tools = dataclasses.replace(tools, mcp=McpToolbox.for_workspace(self.mcp, settings, workspace))
+        return tools
+
+    def mcp_status(self, settings: Settings | None = None, workspace: str | None = None) -> list[ServerStatus]:
+        """How each MCP server a workspace may use is doing (connecting to those not connected yet)."""
+        settings = settings or self.settings
+        return self.mcp.status(servers_for(settings, workspace), timeout=settings.mcp_timeout_s,
+                               max_bytes=settings.mcp_max_bytes)
+
+    def tool_catalog(self, settings: Settings | None = None, workspace: str | None = None) -> list[dict]:
+        """Every tool each role may use, built in and from MCP servers, as `crew tools` lists them."""
+        return tool_catalog(settings or self.settings, workspace, self.mcp)
 
     def library(self) -> "Library":
         """The document library over this crew's memory (opened on first use, then shared)."""
@@ -207,7 +228,7 @@ class Crew:
             if current is not None and not current.done:
                 raise TurnInProgress("a turn is already running in this chat: wait for it, or stop it, then ask again")
             turn = self._running[key] = Turn(self, workspace, chat_id, goal, settings=settings, ctx_models=models,
-                                             tools=self.tools_for(settings), **how).start()
+                                             tools=self.tools_for(settings, workspace), **how).start()
             for other in [k for k, t in self._running.items() if t.done and k != key]:
                 del self._running[other]  # finished turns live on in the chat history
         return turn
