@@ -62,7 +62,8 @@ class ServerStatus:
     where: str  # the command line or the URL, never a secret
     connected: bool
     tools: tuple[McpTool, ...] = ()
-    error: str = ""
+    error: str = ""  # why it is not connected
+    last_error: str = ""  # the last call of its tools that failed, and why
 
 
 def mcp_where(config: McpServer) -> str:
@@ -261,6 +262,7 @@ class McpHub:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._connections: dict[str, _Connection] = {}
+        self._last_errors: dict[str, str] = {}  # by server name: the last failed call, for the Settings page
 
     # The loop ---------------------------------------------------------------------------------
 
@@ -376,8 +378,10 @@ class McpHub:
             try:
                 conn = await self._connection(name, config, timeout, max_bytes)
             except Exception as exc:  # noqa: BLE001 - reported, not raised
-                return ServerStatus(name, config.transport, mcp_where(config), False, error=_explain(exc))
-            return ServerStatus(name, config.transport, mcp_where(config), True, conn.tools)
+                return ServerStatus(name, config.transport, mcp_where(config), False, error=_explain(exc),
+                                    last_error=self._last_errors.get(name, ""))
+            return ServerStatus(name, config.transport, mcp_where(config), True, conn.tools,
+                                last_error=self._last_errors.get(name, ""))
 
         async def every() -> list[ServerStatus]:
             return list(await asyncio.gather(*(one(n, c) for n, c in servers.items())))
@@ -426,7 +430,11 @@ class McpHub:
                     raise McpUnavailable(_explain(exc)) from None
                 raise McpFault(f"the server refused the call: {_explain(exc)}") from None
 
-        return self._run(called(), timeout)
+        try:
+            return self._run(called(), timeout)
+        except (McpFault, McpTimeout, McpUnavailable) as exc:
+            self._last_errors[name] = f"{time.strftime('%H:%M:%S')} {tool}: {_explain(exc)}"
+            raise
 
 
 def _explain(exc: BaseException) -> str:
