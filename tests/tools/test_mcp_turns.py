@@ -110,6 +110,8 @@ def test_a_server_that_is_down_is_a_failed_call_and_the_turn_goes_on(mcp_crew, d
 def test_a_slow_server_times_out_is_retried_then_the_turn_goes_on(mcp_crew, directory_stdio):
     models = crew_models([act("directory.slow", "30"), act("directory.lookup_employee", "Ada Lovelace"), act("done")])
     crew = mcp_crew(models, {"directory": directory_stdio}, mcp_timeout_s=1.0, retry_attempts=2)
+    # Connected beforehand, with time to spare: starting the server on a loaded machine may itself take 1 s.
+    crew.mcp.tools("directory", directory_stdio, timeout=60, max_bytes=crew.settings.mcp_max_bytes)
     turn = crew.run_turn("w", None, QUESTION)
     events = list(turn)
     [slow] = tool_results(events, "directory.slow")

@@ -213,6 +213,16 @@ def capped_http_client(config: McpServer, max_bytes: int, timeout: float, trip: 
                               timeout=httpx2.Timeout(timeout, read=timeout), follow_redirects=False)
 
 
+@contextlib.asynccontextmanager
+async def capped_http(config: McpServer, max_bytes: int, timeout: float, trip: Trip) -> AsyncIterator[tuple[Any, Any]]:
+    """The SDK's streamable-HTTP transport over a capped client (which the SDK leaves to us to close)."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with capped_http_client(config, max_bytes, timeout, trip) as http:
+        async with streamable_http_client(config.url, http_client=http, max_sse_event_size=max_bytes) as streams:
+            yield streams
+
+
 # Connections ---------------------------------------------------------------------------------
 
 
@@ -309,14 +319,12 @@ class McpHub:
     async def _serve(self, conn: _Connection, timeout: float) -> None:
         """Hold one connection open until it is closed or breaks: the SDK's contexts live in one task."""
         from mcp import Client
-        from mcp.client.streamable_http import streamable_http_client
 
         try:
             if conn.config.transport == "stdio":
                 transport = bounded_stdio(conn.config, conn.max_bytes, conn.trip)
             else:
-                http = capped_http_client(conn.config, conn.max_bytes, timeout, conn.trip)
-                transport = streamable_http_client(conn.config.url, http_client=http, max_sse_event_size=conn.max_bytes)
+                transport = capped_http(conn.config, conn.max_bytes, timeout, conn.trip)
             async with Client(transport, cache=None) as client:
                 tools: list[McpTool] = []
                 cursor = None
