@@ -85,3 +85,20 @@ def test_mcp_servers_come_from_secrets_toml(monkeypatch, tmp_path):
 def test_a_bad_server_entry_is_refused_with_its_reason(bad, says):
     with pytest.raises(ValidationError, match=says):
         McpServer(**bad)
+
+
+def test_a_servers_header_key_never_reaches_the_failed_calls_text(mcp_crew):
+    from crew.engine.agents.coordinator import Plan
+    from crew.engine.agents.critic import Review
+
+    key = "k3y-0f-the-wiki-9f8e7d6c5b4a"
+    wiki = McpServer(transport="streamable_http", url=f"http://127.0.0.1:9/mcp?{key}",
+                     headers={"Authorization": f"Bearer {key}"})
+    crew = mcp_crew({"coordinator": [Plan(subquestions=["q"])], "writer": ["w"], "critic": [Review(decision="approve")]},
+                    {"wiki": wiki})
+    events = list(crew.run_turn("w", None, "Who runs the wiki?"))
+    failed = [e for e in events if e.kind == "tool_result" and not e.data["ok"]]
+    assert failed and "MCP server wiki is unavailable" in failed[0].text
+    everything = json.dumps([e.to_dict() for e in events], default=str)
+    traces = json.dumps(crew.traces.spans("w", events[0].turn_id), default=str)
+    assert key not in everything and key not in traces

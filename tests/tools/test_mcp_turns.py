@@ -207,3 +207,15 @@ def test_a_server_for_another_workspace_is_not_offered(mcp_crew, directory_stdio
     assert [e.text for e in events if e.kind == "tool_call"] == ["search_memory"]
     assert [s.name for s in crew.mcp_status(workspace="hr")] == ["directory"]
     assert crew.mcp_status(workspace="w") == []
+
+
+def test_an_argument_without_a_word_asks_a_text_tool_with_the_question(mcp_crew, directory_stdio):
+    # What the embedded model writes when it picks a tool but not its argument.
+    models = crew_models([act("directory.lookup_employee", "{{"), act("done")])
+    crew = mcp_crew(models, {"directory": directory_stdio})
+    turn = crew.run_turn("w", None, QUESTION)
+    events = list(turn)
+    [call] = [e for e in events if e.kind == "tool_call" and e.text == "directory.lookup_employee"]
+    assert call.data["args"] == {"argument": QUESTION}
+    assert turn.result.citations[0]["source"] == f"directory.lookup_employee: {QUESTION}"
+    assert "room 42" in turn.result.citations[0]["text"]

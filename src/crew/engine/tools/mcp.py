@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable
 
-from crew.redact import redact
+from crew.redact import redact, remember_secret
 from crew.settings import McpServer
 
 Trip = Callable[[str], None]
@@ -320,6 +320,8 @@ class McpHub:
         """Hold one connection open until it is closed or breaks: the SDK's contexts live in one task."""
         from mcp import Client
 
+        for secret in [*conn.config.env.values(), *conn.config.headers.values()]:
+            remember_secret(secret.get_secret_value())  # so no error, log or trace can quote it
         try:
             if conn.config.transport == "stdio":
                 transport = bounded_stdio(conn.config, conn.max_bytes, conn.trip)
