@@ -44,8 +44,6 @@ _EXPORTS = {
     "WorkspaceError": "crew.retrieval.memory",
     "check_workspace": "crew.retrieval.memory",
     "tool_catalog": "crew.engine.tools.catalog",
-    "ServerStatus": "crew.engine.tools.mcp",
-    "mcp_where": "crew.engine.tools.mcp",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -54,7 +52,6 @@ if TYPE_CHECKING:
     from crew.engine.service import Crew, EmptyGoal, NotPaused, TurnInProgress
     from crew.engine.state import source_label
     from crew.engine.tools.catalog import tool_catalog
-    from crew.engine.tools.mcp import ServerStatus, mcp_where
     from crew.engine.turn import Turn, TurnResult
     from crew.models.providers import HINTS, PROVIDERS, ModelSpecError, access_fields, is_embedded, split_spec
     from crew.retrieval.embeddings import Embedder
