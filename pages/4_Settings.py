@@ -1,4 +1,5 @@
-"""Settings page: the model of each role, the limits of a turn, which API keys are configured, where traces go.
+"""Settings page: the model of each role, the limits of a turn, which API keys are configured, where traces
+go, and how each MCP server is doing.
 
 Changes last for this browser session and reach the next turn; the environment and
 `.streamlit/secrets.toml` stay the defaults. Keys are only read from there and shown masked.
@@ -19,7 +20,7 @@ from crew.presentation.setting_widgets import page_widgets
 from crew.settings import APP_DIR, ROLES, Settings
 from crew.presentation.secrets import mask_secret
 from pages.common.chrome import page_setup
-from pages.common.crew_access import models_for, overrides, set_overrides
+from pages.common.crew_access import get_crew, models_for, overrides, set_overrides
 
 LIMITS = page_widgets("limits")  # the fields marked on_page("limits"), with their labels, bounds and help
 
@@ -127,6 +128,23 @@ st.caption("Each finished turn is also sent to this OTLP collector (Langfuse, Ph
            "`.streamlit/secrets.toml`; restart the app to change.")
 st.dataframe([{"Setting": r.label, "Variable": r.env, "Value": r.value} for r in page_rows("traces", base)],
              hide_index=True, width="stretch")
+
+st.subheader("Tools from MCP servers")
+st.caption("Researchers may call the tools of the MCP servers listed in `CREW_MCP_SERVERS` (JSON) or in "
+           "`[mcp_servers.NAME]` tables of `.streamlit/secrets.toml`: a command run over stdio, or a streamable-HTTP "
+           "URL. To change them, edit that and restart the app. Keys in a server's `env` or `headers` are never shown.")
+if not current.mcp_servers:
+    st.caption("No MCP server is configured.")
+else:
+    st.button("Check again", icon=":material/refresh:", help="Connect to the servers that are not connected")
+    with st.spinner("Asking the MCP servers for their tools…"):
+        statuses = get_crew(current).mcp_status(current)
+    st.dataframe([{
+        "Server": s.name, "Transport": s.transport, "Where": s.where,
+        "Workspaces": ", ".join(current.mcp_servers[s.name].workspaces or ["all"]),
+        "Status": "connected" if s.connected else "unavailable",
+        "Tools": ", ".join(t.name for t in s.tools), "Last error": s.error or s.last_error or "—",
+    } for s in statuses], hide_index=True, width="stretch")
 
 with st.expander("Your next turn runs with"):
     nxt = page.settings

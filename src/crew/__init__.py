@@ -3,7 +3,7 @@
 The names the app's pages and the CLI need, in one place. They load on first use (PEP 562), so
 `import crew.settings` does not pull in the engine, and nothing is built at import.
 
-    engine/        the service (Crew, Turn), graph, state, limits, events, the one reducer, agents/, tools/
+    engine/        the service (Crew, Turn), graph, state, limits, events, the one reducer, agents/, tools/ (MCP too)
     grounding/     the per-sentence support check, the extractive fallback, the settled answer
     models/        provider specs -> chat models, the embedded llama.cpp model, the fake model
     retrieval/     the Chroma memory, the keyword index, embeddings, stemming
@@ -43,6 +43,7 @@ _EXPORTS = {
     "StaleVectors": "crew.retrieval.memory",
     "WorkspaceError": "crew.retrieval.memory",
     "check_workspace": "crew.retrieval.memory",
+    "tool_catalog": "crew.engine.tools.catalog",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from crew.engine.events import Event
     from crew.engine.service import Crew, EmptyGoal, NotPaused, TurnInProgress
     from crew.engine.state import source_label
+    from crew.engine.tools.catalog import tool_catalog
     from crew.engine.turn import Turn, TurnResult
     from crew.models.providers import HINTS, PROVIDERS, ModelSpecError, access_fields, is_embedded, split_spec
     from crew.retrieval.embeddings import Embedder

@@ -1,4 +1,4 @@
-"""Command line: `python -m crew run|ingest|search|traces|eval|reindex|migrate`, the same engine the app uses.
+"""Command line: `python -m crew run|ingest|search|traces|eval|reindex|migrate|tools`, the same engine the app uses.
 
 `--json` prints exactly one JSON document on stdout; everything else (progress, library
 chatter) goes to stderr. Exit codes: 0 ok, 1 some files failed to ingest, some evaluated turns
@@ -242,6 +242,24 @@ def cmd_traces(args) -> tuple[object, int]:
     return "\n".join(rows), 0
 
 
+def cmd_tools(args) -> tuple[object, int]:
+    """List every tool each role may use: built in, and each MCP server's (connecting to it to ask)."""
+    from crew import WorkspaceError, check_workspace, tool_catalog
+
+    try:
+        check_workspace(args.workspace)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from None
+    rows = tool_catalog(_settings(None), args.workspace)
+    if args.json:
+        return rows, 0
+    width = max([len(r["name"]) for r in rows] + [4])
+    lines = [f"{'role':<11} {'tool':<{width}}  {'server':<12} {'status':<12} description"]
+    lines += [f"{r['role']:<11} {r['name'] or '-':<{width}}  {r['server']:<12} {r['status']:<12} {r['description'][:80]}"
+              for r in rows]
+    return "\n".join(lines), 0
+
+
 def _read_question_file(name: str) -> bytes:
     from crew.evaluation.questions import MAX_BYTES, QuestionFileError, check_size
 
@@ -359,6 +377,10 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("-n", type=int, default=20, help="how many recent turns (default 20)")
     common(tr)
     tr.set_defaults(func=cmd_traces)
+
+    to = sub.add_parser("tools", help="list every tool each role may use, built in and from MCP servers")
+    common(to)
+    to.set_defaults(func=cmd_tools)
 
     ev = sub.add_parser("eval", help="measure retrieval and answers on labelled questions",
                         description="Each line of QUESTIONS: question|source file|page[,page]|key;terms "

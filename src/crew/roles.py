@@ -84,5 +84,5 @@ def title_of(name: str) -> str:
 
 
 def role_for_schema(schema: type[Any]) -> AgentRole | None:
-    """The role whose structured reply is this class, if any."""
-    return next((r for r in AGENTS if r.schema == schema.__name__ and r.output_schema() is schema), None)
+    """The role whose structured reply is this class (or one made from it for a turn's tools), if any."""
+    return next((r for r in AGENTS if r.schema == schema.__name__ and issubclass(schema, r.output_schema())), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from pydantic import AliasChoices, Field, SecretStr, create_model
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,6 +64,38 @@ def on_page(page: str, *, step: float | None = None, page_max: float | None = No
     if page_max is not None:
         shown["page_max"] = page_max
     return dict(shown)
+
+
+class McpServer(BaseModel):
+    """One MCP server whose tools the researcher may use, in the shape MCP clients commonly take:
+    `{"transport": "stdio", "command": "python", "args": ["server.py"]}` or
+    `{"transport": "streamable_http", "url": "http://127.0.0.1:8000/mcp"}` (crew.engine.tools.mcp).
+
+    `env` and `headers` may carry keys: they are secrets, masked wherever the server is shown.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transport: Literal["stdio", "streamable_http", "http"]
+    command: str = ""
+    args: tuple[str, ...] = ()
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str = ""
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    workspaces: tuple[str, ...] | None = None  # None: every workspace; else only these
+    tools: tuple[str, ...] | None = None  # None: every tool the server lists; else only these
+
+    @model_validator(mode="after")
+    def _complete(self) -> "McpServer":
+        if self.transport == "stdio" and not self.command.strip():
+            raise ValueError("a stdio MCP server needs a command")
+        if self.transport != "stdio" and not self.url.lower().startswith(("http://", "https://")):
+            raise ValueError("a streamable_http MCP server needs an http(s) url")
+        return self
+
+    def serves(self, workspace: str | None) -> bool:
+        return self.workspaces is None or workspace is None or workspace in self.workspaces
 
 
 # One model override per agent role (CREW_MODEL_<ROLE>), a field per row of crew.roles.AGENTS, so a
@@ -151,6 +183,23 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
         True, title="Web search (DuckDuckGo) and page fetching",
         description="Let researchers search the web and fetch pages besides your documents.",
         json_schema_extra=on_page("limits"),
+    )
+    # Tools from MCP servers (crew.engine.tools.mcp); the JSON of CREW_MCP_SERVERS, or [mcp_servers.NAME] tables.
+    mcp_servers: dict[str, McpServer] = Field(
+        default_factory=dict, title="MCP servers",
+        description='MCP servers whose tools researchers may use, by name: {"directory": {"transport": "stdio", '
+                    '"command": "python", "args": ["server.py"]}, "wiki": {"transport": "streamable_http", '
+                    '"url": "http://127.0.0.1:8000/mcp"}}; "workspaces": [...] keeps one to those workspaces.',
+    )
+    mcp_timeout_s: float = Field(
+        20.0, ge=0.5, le=600.0, title="MCP call timeout (s)",
+        description="How long connecting to an MCP server or one call of its tools may take.",
+        json_schema_extra=on_page("limits", step=1.0),
+    )
+    mcp_max_bytes: int = Field(
+        1_000_000, ge=1_000, le=100_000_000, title="MCP reply cap (bytes)",
+        description="The largest reply read from an MCP server; a larger one is refused and its connection closed.",
+        json_schema_extra=on_page("limits", step=100_000),
     )
     # Off is kept for comparison in bench/quality.py.
     grounded: bool = Field(

@@ -147,3 +147,24 @@ def test_settings_show_where_traces_are_exported_with_the_headers_hidden(scripte
                      "CREW_OTLP_CONTENT": "off"}
     page = json.dumps([str(e) for e in at.main] + [str(e) for e in at.sidebar] + [rows.to_json()])
     assert token not in page
+
+
+def test_settings_show_each_mcp_servers_status_and_tools(scripted, monkeypatch):
+    import sys
+
+    from tests.tools.conftest import HERE
+
+    monkeypatch.setenv("CREW_MCP_SERVERS", json.dumps({
+        "directory": {"transport": "stdio", "command": sys.executable,
+                      "args": [str(HERE / "directory_server.py"), "stdio"], "env": {"DIRECTORY_TOKEN": "tok-0123456789"}},
+        "wiki": {"transport": "streamable_http", "url": "http://127.0.0.1:9/mcp", "workspaces": ["team"]},
+    }))
+    at = scripted().at.switch_page("pages/4_Settings.py").run()
+    assert not at.exception, at.exception
+    servers = at.dataframe[2].value  # after the traces export table.set_index("Server")
+    assert servers.loc["directory", "Status"] == "connected" and servers.loc["directory", "Workspaces"] == "all"
+    assert "lookup_employee" in servers.loc["directory", "Tools"] and servers.loc["directory", "Last error"] == "—"
+    assert servers.loc["wiki", "Status"] == "unavailable" and servers.loc["wiki", "Workspaces"] == "team"
+    assert "ConnectError" in servers.loc["wiki", "Last error"]
+    page = json.dumps([str(e) for e in at.main] + [servers.to_json()])
+    assert "tok-0123456789" not in page

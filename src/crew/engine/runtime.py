@@ -28,7 +28,8 @@ Emit = Callable[[Event], None]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# What a tool's failure is called in an error event: the part of the system that failed.
+# What a tool's failure is called in an error event: the part of the system that failed (an MCP
+# tool's part is its server, given by the caller).
 TOOL_PARTS = {"search_memory": "memory", "web_search": "web search", "fetch_page": "page fetch"}
 # HTTP statuses worth another try: timeouts, conflicts, rate limits, overloaded or failing servers.
 _TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -269,17 +270,18 @@ class Step:
 
         return self._retrying("model", attempt, lambda e: not shown and is_transient(e))
 
-    def tool(self, name: str, args: dict[str, Any], run: Callable[[], ToolResult]) -> ToolResult:
+    def tool(self, name: str, args: dict[str, Any], run: Callable[[], ToolResult], part: str = "") -> ToolResult:
         """Run a tool call inside the call budget and loop detection, reporting call and result.
 
-        A tool that raises (memory unreachable) is retried while the failure looks transient; if
-        it still fails, its span closes with the error and CallFailed names the part.
+        A tool that raises (memory unreachable, an MCP server down) is retried while the failure
+        looks transient; if it still fails, its span closes with the error and CallFailed names
+        the part (`part`, else the tool's row in TOOL_PARTS).
         """
         self.ctx.budget.tool_call(self.agent, name, args)
         span, started = new_id(), time.perf_counter()
         self._event("tool_call", span_id=span, parent_id=self.span_id, text=name, data={"args": args})
         try:
-            result = self._retrying(TOOL_PARTS.get(name, f"tool {name}"), run)
+            result = self._retrying(part or TOOL_PARTS.get(name, f"tool {name}"), run)
         except CallFailed as exc:
             self._event("tool_result", span_id=span, parent_id=self.span_id, text=str(exc),
                         ms=(time.perf_counter() - started) * 1000, data={"tool": name, "ok": False, "hits": 0})
@@ -288,3 +290,13 @@ class Step:
                     ms=(time.perf_counter() - started) * 1000,
                     data={"tool": name, "ok": result.ok, "hits": len(result.hits)})
         return result
+
+    def unavailable(self, name: str, error: str) -> None:
+        """Report a tool that could not even be offered (its MCP server is down) as a failed call.
+
+        It spends no budget, but shows in the chat and the trace like any failed call.
+        """
+        span = new_id()
+        self._event("tool_call", span_id=span, parent_id=self.span_id, text=name, data={"args": {}})
+        self._event("tool_result", span_id=span, parent_id=self.span_id, text=redact(error),
+                    data={"tool": name, "ok": False, "hits": 0})

@@ -7,6 +7,7 @@ A turn started anywhere (the page, the CLI, an evaluation) is a chat in the hist
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ from crew.retrieval.memory import Memory, check_workspace, chroma_client
 from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
 from crew.engine.tools.fetch_page import fetch_page
+from crew.engine.tools.catalog import servers_for, tool_catalog
+from crew.engine.tools.mcp import McpHub, ServerStatus
+from crew.engine.tools.mcp_toolbox import McpToolbox
 from crew.engine.tools.web_search import ddgs_search, web_search
 from crew.storage.traces import TraceStore
 
@@ -71,6 +75,7 @@ class Crew:
         tools: WebTools | None = None,
         model_cache: ModelCache | None = None,
         exporter: "TurnExporter | None" = None,
+        mcp: McpHub | None = None,
     ) -> None:
         self.settings = settings  # the process's defaults; a turn may bring its own
         self.memory = memory
@@ -81,6 +86,7 @@ class Crew:
         self._models = models  # fixed models (tests, benches) that every turn uses
         self._tools = tools
         self._model_cache = model_cache or ModelCache()
+        self.mcp = mcp or McpHub()  # MCP connections, opened on first use and kept per server configuration
         self._library = library
         self._library_lock = threading.Lock()
         self._running: dict[tuple[str, str], Turn] = {}  # the newest turn of each chat run by this process
@@ -128,8 +134,23 @@ class Crew:
             return self._models
         return self._model_cache.for_roles(settings or self.settings)
 
-    def tools_for(self, settings: Settings | None = None) -> WebTools:
-        return self._tools if self._tools is not None else web_tools(settings or self.settings)
+    def tools_for(self, settings: Settings | None = None, workspace: str | None = None) -> WebTools:
+        """The researcher's outside tools for a turn: web tools (or the fixed ones) and the workspace's MCP servers."""
+        settings = settings or self.settings
+        tools = self._tools if self._tools is not None else web_tools(settings)
+        if tools.mcp is None:
+            tools = dataclasses.replace(tools, mcp=McpToolbox.for_workspace(self.mcp, settings, workspace))
+        return tools
+
+    def mcp_status(self, settings: Settings | None = None, workspace: str | None = None) -> list[ServerStatus]:
+        """How each MCP server a workspace may use is doing (connecting to those not connected yet)."""
+        settings = settings or self.settings
+        return self.mcp.status(servers_for(settings, workspace), timeout=settings.mcp_timeout_s,
+                               max_bytes=settings.mcp_max_bytes)
+
+    def tool_catalog(self, settings: Settings | None = None, workspace: str | None = None) -> list[dict]:
+        """Every tool each role may use, built in and from MCP servers, as `crew tools` lists them."""
+        return tool_catalog(settings or self.settings, workspace, self.mcp)
 
     def library(self) -> "Library":
         """The document library over this crew's memory (opened on first use, then shared)."""
@@ -218,7 +239,7 @@ class Crew:
             if current is not None:
                 current.save_history()  # its end, if the database was down when it came, before the next turn
             turn = self._running[key] = Turn(self, workspace, chat_id, goal, settings=settings, ctx_models=models,
-                                             tools=self.tools_for(settings), **how).start()
+                                             tools=self.tools_for(settings, workspace), **how).start()
             for other in [k for k, t in self._running.items() if t.done and k != key and t.save_history()]:
                 del self._running[other]  # finished turns live on in the chat history (kept here until stored)
         return turn

@@ -1,21 +1,26 @@
-"""Researcher: gather evidence for one sub-question from memory, then the web if it chooses."""
+"""Researcher: gather evidence for one sub-question from memory, then the web or MCP tools if it chooses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from crew.engine.agents.prompts import DATA_RULE, evidence_block, system
 from crew.models.language import detect
 from crew.retrieval.memory import Chunk, Hit
-from crew.engine.runtime import TurnContext
+from crew.engine.runtime import CallFailed, TurnContext
 from crew.engine.state import Evidence, ResearchTask
 from crew.engine.tools import ToolResult
 from crew.engine.tools.search_memory import search_memory
+
+if TYPE_CHECKING:
+    from crew.engine.tools.mcp import McpTool
+    from crew.engine.tools.mcp_toolbox import McpToolbox
 
 
 class ResearchAction(BaseModel):
@@ -25,12 +30,24 @@ class ResearchAction(BaseModel):
     argument: str = Field("", json_schema_extra={"maxLength": 200})
 
 
+@lru_cache(maxsize=64)
+def action_schema(names: tuple[str, ...]) -> type[ResearchAction]:
+    """The researcher's reply schema when it may also call these tools: the action is one of them,
+    so a constrained decoder can only name an allowed tool (same class name, so the fake model
+    and the roles table still know it)."""
+    if not names:
+        return ResearchAction
+    return create_model("ResearchAction", __base__=ResearchAction,
+                        action=(Literal[(*names, "done")], ...))  # type: ignore[valid-type]
+
+
 @dataclass(frozen=True)
 class WebTools:
-    """The researcher's outside tools; None where the settings turn one off."""
+    """The researcher's outside tools; None where the settings turn one off, and the workspace's MCP servers."""
 
     web_search: Callable[[str], ToolResult] | None
     fetch_page: Callable[[str], ToolResult] | None
+    mcp: "McpToolbox | None" = None
 
     def allowed(self) -> list[str]:
         return [name for name in ("web_search", "fetch_page") if getattr(self, name)]
@@ -55,10 +72,20 @@ def _evidence(hits: list[Hit], question: int, start: int) -> list[Evidence]:
 
 
 def _remember(ctx: TurnContext, hits: list[Hit]) -> None:
-    """Keep web findings in the workspace's memory so later turns can find them without the web."""
+    """Keep web and tool findings in the workspace's memory so later turns can find them without the web."""
     chunks = [Chunk(text=h.text, source=h.source, doc_id=h.doc_id, position=h.position, url=h.url) for h in hits]
     if chunks:
         ctx.memory.add("findings", chunks)
+
+
+def _mcp_tools(step, tools: WebTools) -> "dict[str, McpTool]":
+    """The MCP tools this researcher may call, by name; a server that does not answer is a failed call in the step."""
+    if tools.mcp is None:
+        return {}
+    listed, down = tools.mcp.listing()
+    for server, error in down:
+        step.unavailable(f"MCP server {server}", f"MCP server {server} is unavailable, its tools are left out: {error}")
+    return {t.qualified: t for t in listed}
 
 
 def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: ResearchTask, k: int, max_actions: int) -> dict:
@@ -68,19 +95,35 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
         result = step.tool("search_memory", {"query": task["question"]},
                            lambda: search_memory(ctx.memory, task["question"], k=k))
         found += _evidence(result.hits, task["index"], 0)
-        allowed = tools.allowed()
+        mcp = _mcp_tools(step, tools) if max_actions else {}
+        allowed = tools.allowed() + list(mcp)
+        schema = action_schema(tuple(mcp) and tuple(allowed))
+        described = [DESCRIPTIONS[a] if a in DESCRIPTIONS else tools.mcp.hint(mcp[a]) for a in allowed]
         # The goal's language, as the coordinator detected it from the same goal: queries in it.
         language = detect(task["goal"]) if allowed else None
         for _ in range(max_actions if allowed else 0):
             prompt = [
-                system(SYSTEM.format(actions=", ".join([DESCRIPTIONS[a] for a in allowed] + ["done"])), language, ResearchAction),
+                system(SYSTEM.format(actions="; ".join(described + ["done"])), language, schema),
                 HumanMessage(content=f"Question: {task['question']}\n\nSources so far:\n{evidence_block(found, 300)}\n\nNext action?"),
             ]
-            action = step.structured(model, ResearchAction, prompt)
-            if action is None or action.action == "done" or action.action not in allowed or not action.argument.strip():
+            action = step.structured(model, schema, prompt)
+            if action is None or action.action == "done" or action.action not in allowed:
                 break  # an action outside the allow-list is ignored, never run
-            tool = getattr(tools, action.action)
-            result = step.tool(action.action, {"argument": action.argument.strip()}, lambda: tool(action.argument.strip()))
+            argument = action.argument.strip()
+            if action.action in mcp:
+                tool = mcp[action.action]
+                if not any(c.isalnum() for c in argument) and tools.mcp.takes_text(tool):
+                    argument = task["question"]  # a tiny model's "{{": ask with the question itself
+                try:
+                    result = step.tool(action.action, {"argument": argument}, lambda: tools.mcp.call(tool, argument),
+                                       part=f"MCP server {tool.server}")
+                except CallFailed:
+                    continue  # the failed call is in the step; the turn goes on without that server's answer
+            elif not argument:
+                break
+            else:
+                web = getattr(tools, action.action)
+                result = step.tool(action.action, {"argument": argument}, lambda: web(argument))
             if result.hits:
                 _remember(ctx, result.hits)
                 found += _evidence(result.hits, task["index"], len(found))
