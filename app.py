@@ -231,7 +231,8 @@ def main() -> None:
             with st.chat_message("user"):
                 st.markdown(rich(record.goal))
             with st.chat_message("assistant"):
-                render_stored(record.event_objects(),
+                # Still "running" but not this process's live turn: another instance runs it and beats.
+                render_stored(record.event_objects(), elsewhere=record.status == "running",
                               on_approve=lambda turn_id, qs, chat_id=chat.chat_id: _approve(chat_id, turn_id, qs))
                 if record.status == "interrupted" and live is None:
                     interrupted_actions(chat.chat_id, record)

@@ -132,28 +132,41 @@ class LoopbackOnly:
 
 
 class StreamlitApp:
-    """`streamlit run app.py` on a free loopback port with the given environment."""
+    """`streamlit run app.py` on a free loopback port with the given environment.
 
-    def __init__(self, log: Path, env: dict[str, str]) -> None:
+    `hostname` runs it in a UTS namespace of its own under that host name (`unshare --uts`, as root), as
+    if on another machine: the name is what `crew.storage.owners` records as a job's owner.
+    """
+
+    def __init__(self, log: Path, env: dict[str, str], hostname: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         self.env = {**os.environ, "CREW_WEB_SEARCH": "false", **env}
+        self.hostname = hostname
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "StreamlitApp":
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [str(VENV_BIN / "streamlit"), "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        cmd = [str(VENV_BIN / "streamlit"), "run", "app.py", "--server.port", str(self.port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        if self.hostname:  # `exec`: the app keeps the pid (and process group) this object signals
+            cmd = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', self.hostname, *cmd]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         try:
             wait_http(f"{self.url}/_stcore/health", self.proc)
         except Exception:
             self.__exit__()
             raise RuntimeError(f"streamlit did not start: {self.log_path.read_text()[-2000:]}") from None
         return self
+
+    def kill(self) -> None:
+        """SIGKILL the app's whole process group at once: no clean-up of any kind, as a power cut."""
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
     def __exit__(self, *exc) -> None:
         import signal

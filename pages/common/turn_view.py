@@ -62,8 +62,10 @@ def render_step(step: StepView) -> None:
             st.caption(md("{:.2f} s · {:,} tokens in · {:,} out", step.ms / 1000, step.tokens_in, step.tokens_out))
 
 
-def render_answer(view: TurnView, *, on_approve: Approve | None = None) -> None:
-    """The end of a turn: how it ended, the answer, numbered sources, export and trace link."""
+def render_answer(view: TurnView, *, on_approve: Approve | None = None, elsewhere: bool = False) -> None:
+    """The end of a turn: how it ended, the answer, numbered sources, export and trace link.
+
+    `elsewhere`: the turn is still running, in another instance of the app (its owner keeps beating)."""
     if view.status == "awaiting_review":
         render_review(view, on_approve)
         return
@@ -74,6 +76,9 @@ def render_answer(view: TurnView, *, on_approve: Approve | None = None) -> None:
                    icon=":material/timer:")
     elif view.status == "error":
         st.error(plain(view.error or "The turn failed."), icon=":material/error:")
+    elif view.status == "running" and elsewhere:
+        st.info("This turn is still running in another instance of the app: reload to see how far it got.",
+                icon=":material/progress_activity:")
     elif view.status == "running":
         st.info("This turn was interrupted (the app stopped while it ran).", icon=":material/pause_circle:")
     for kind, text in view.alerts:
@@ -191,13 +196,13 @@ class TurnRenderer:
             render_answer(self.view, on_approve=on_approve)
 
 
-def render_stored(events: list[Event], on_approve: Approve | None = None) -> TurnView:
-    """Draw a finished (or paused) turn from its stored events."""
+def render_stored(events: list[Event], on_approve: Approve | None = None, elsewhere: bool = False) -> TurnView:
+    """Draw a finished (or paused) turn from its stored events; `elsewhere`: another instance runs it still."""
     view = TurnView.fold(events)  # fold first: each step is drawn once, in its final state
     for step in view.steps:
         render_step(step)
     with st.container():
-        render_answer(view, on_approve=on_approve)
+        render_answer(view, on_approve=on_approve, elsewhere=elsewhere)
     return view
 
 

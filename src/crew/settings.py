@@ -136,6 +136,11 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
                     "document library, keywords and checkpoints in, for a team of app instances "
                     "(default: SQLite files under data_dir).",
     )
+    turn_stale_after_s: float = Field(
+        120.0, gt=0, title="Heartbeat timeout (s)",
+        description="How long a turn run by an instance on another host may go without a heartbeat before the "
+                    "others show it as interrupted and offer to resume it; a running turn beats every quarter of it.",
+    )
 
     # Limits every turn obeys (crew.engine.limits.Limits.from_settings reads them).
     max_revisions: int = Field(

@@ -154,13 +154,10 @@ def test_a_turn_uses_no_thread_of_its_own_besides_its_worker(make_crew):
     assert not [n for n in new if n.startswith(("Thread-", "live-"))], new  # no Timer, no drain thread
 
 
-def test_a_long_step_keeps_the_turns_heartbeat_fresh(make_crew, monkeypatch):
-    import crew.engine.turn as turn_module
-
-    monkeypatch.setattr(turn_module, "HEARTBEAT_S", 0.1)
+def test_a_long_step_keeps_the_turns_heartbeat_fresh(make_crew):
     release = threading.Event()
     crew = make_crew(dict(coordinator=[lambda m: release.wait(30) and Plan(subquestions=["q"])],
-                          writer=["a"], critic=[APPROVE]))
+                          writer=["a"], critic=[APPROVE]), turn_stale_after_s=0.4)  # a beat every 0.1 s
     turn = crew.run_turn("w", None, "goal")
 
     def heartbeat() -> float:

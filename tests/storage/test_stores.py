@@ -149,6 +149,22 @@ def test_a_turn_whose_owner_died_reads_as_interrupted(backend):
     assert backend.chats().turn("w", "dead-here").status == "interrupted"
 
 
+def test_how_long_another_hosts_turn_may_go_without_a_heartbeat_is_the_crews_setting(backend, settings):
+    from crew.engine.service import Crew
+
+    chats = backend.chats()
+    chat = chats.create("w", "c")
+    chats.start_turn("w", chat.chat_id, "quiet", "g")
+    backend.sql(chats, "UPDATE chat_turns SET owner = {}, heartbeat = {} WHERE turn_id = {}",
+                ("other-host:1", time.time() - 5, "quiet"))
+    assert chats.turn("w", "quiet").status == "running"  # 5 s without a beat: within the default 120
+    impatient = backend.chats()
+    Crew(settings.model_copy(update={"turn_stale_after_s": 4}), memory=None, traces=None, chats=impatient)
+    assert impatient.stale_after_s == 4
+    assert impatient.turn("w", "quiet").status == "interrupted"
+    assert chats.turn("w", "quiet").status == "interrupted"  # marked in the store, for every instance
+
+
 # The switch ------------------------------------------------------------------------------------------
 
 

@@ -243,6 +243,27 @@ def test_an_interrupted_turn_offers_resume_and_run_again(scripted):
     assert any("Fresh answer" in m.value for m in assistant(at).markdown)
 
 
+def test_a_turn_another_instance_is_running_is_shown_as_running_there(scripted):
+    """Another host's turn with a fresh heartbeat: not interrupted, nothing to resume; stale, it is."""
+    import time
+
+    app = scripted()
+    chats = store()
+    chat = chats.create("default", "Elsewhere")
+    chats.start_turn("default", chat.chat_id, "feedfacefeedface", "What is green tea?")
+    chats.run("UPDATE chat_turns SET owner = ?, heartbeat = ? WHERE turn_id = ?",
+              ("another-host:7", time.time(), "feedfacefeedface"))
+    at = app.at
+    at.query_params["chat"] = chat.chat_id
+    at.run()
+    assert any("still running in another instance" in i.value for i in at.info)
+    assert "Resume from checkpoint" not in [b.label for b in at.main.button]
+    chats.run("UPDATE chat_turns SET heartbeat = ? WHERE turn_id = ?", (time.time() - 3600, "feedfacefeedface"))
+    at.run()
+    assert any("was interrupted" in i.value for i in at.info)
+    assert "Resume from checkpoint" in [b.label for b in at.main.button]
+
+
 def chats_owner_dead() -> str:
     import socket
 

@@ -81,6 +81,8 @@ class Crew:
         self.memory = memory
         self.traces = traces
         self.chats = chats
+        if chats is not None:  # how long another host's turn may go without a heartbeat (see Turn's beats)
+            chats.stale_after_s = settings.turn_stale_after_s
         self.checkpointer = checkpointer
         self.exporter = exporter  # where finished turns go besides the trace store (OpenTelemetry), if anywhere
         self._models = models  # fixed models (tests, benches) that every turn uses

@@ -40,8 +40,8 @@ GRACE_S = 0.5
 # Beyond the turn's own timeout, how long before the turn is settled without its worker.
 DEADLINE_SLACK_S = 5.0
 # How often a running turn tells the chat history it is alive, also during one long step, so
-# another instance can tell a dead owner from a slow model (storage.owners.STALE_AFTER_S is 120).
-HEARTBEAT_S = 30.0
+# another instance can tell a dead owner from a slow model: four beats per `turn_stale_after_s`.
+BEATS_PER_STALE = 4
 
 
 @dataclass
@@ -137,7 +137,8 @@ class Turn:
 
     def _beat_later(self) -> None:
         if self._save_chat:
-            self._alarms.append(self.crew.watchdog.after(HEARTBEAT_S, self._beat))
+            every = self.crew.settings.turn_stale_after_s / BEATS_PER_STALE
+            self._alarms.append(self.crew.watchdog.after(every, self._beat))
 
     def _beat(self) -> None:
         with self._cond:

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from crew.storage.sql import SqlStore
 from crew.engine.events import Event
-from crew.storage.owners import owner_alive, process_owner
+from crew.storage.owners import STALE_AFTER_S, owner_alive, process_owner
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -98,6 +98,10 @@ def _dumps(value: Any) -> str:
 class ChatRecords:
     """What a chat store does, in SQL both backends speak (`?` placeholders; Postgres's store turns
     them into its own): SQLite's `ChatStore` and Postgres's `PgChats` differ only in their schema."""
+
+    # A turn owned by another host is taken as dead after this long without a heartbeat; a crew sets
+    # its settings' `turn_stale_after_s` here (crew.engine.service.Crew).
+    stale_after_s: float = STALE_AFTER_S
 
     def workspaces(self) -> list[str]:
         """List workspaces that have chats: the single-user picker's only cross-workspace query.
@@ -192,7 +196,7 @@ class ChatRecords:
         now, records = time.time(), []
         for row in rows:
             record = _turn(row)
-            if record.status == "running" and not owner_alive(row["owner"], row["heartbeat"], now):
+            if record.status == "running" and not owner_alive(row["owner"], row["heartbeat"], now, self.stale_after_s):
                 self.run("UPDATE chat_turns SET status = 'interrupted' WHERE workspace = ? AND turn_id = ?"
                          " AND status = 'running'", (workspace, record.turn_id))
                 record.status = "interrupted"

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 class Chats(Protocol):
     """A workspace's chats and what happened in each turn; every call names its workspace."""
 
+    stale_after_s: float  # another host's running turn without a heartbeat this long reads as interrupted
+
     def workspaces(self) -> list[str]: ...
 
     def create(self, workspace: str, title: str = "New chat", review_plan: bool = False,
