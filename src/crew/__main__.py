@@ -311,7 +311,7 @@ def cmd_eval(args) -> tuple[object, int]:
 
 
 def cmd_migrate(args) -> tuple[object, int]:
-    from crew.retrieval.memory import chroma_client
+    from crew import chroma_client
     from crew.storage.migrate import Migration, MigrationRefused
     from crew.storage.stores import database_url
 

@@ -161,7 +161,7 @@ def test_settings_show_each_mcp_servers_status_and_tools(scripted, monkeypatch):
     }))
     at = scripted().at.switch_page("pages/4_Settings.py").run()
     assert not at.exception, at.exception
-    servers = at.dataframe[2].value  # after the traces export table.set_index("Server")
+    servers = next(d.value for d in at.dataframe if "Server" in d.value.columns).set_index("Server")
     assert servers.loc["directory", "Status"] == "connected" and servers.loc["directory", "Workspaces"] == "all"
     assert "lookup_employee" in servers.loc["directory", "Tools"] and servers.loc["directory", "Last error"] == "—"
     assert servers.loc["wiki", "Status"] == "unavailable" and servers.loc["wiki", "Workspaces"] == "team"
