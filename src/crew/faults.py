@@ -109,6 +109,16 @@ def _database_fault(exc: BaseException, database_url: str | None) -> Fault | Non
     return None
 
 
+def leaves_storage_unusable(exc: BaseException) -> bool:
+    """A write failed for want of a writable disk: nothing more should be asked of the stores in this process.
+
+    Chroma's embedded client can block for ever on its next call after a write that hit a full disk
+    (seen: `Collection.get` never returning), so clean-up of what was half stored is left to the
+    next process, which finds the upload's owner gone and sweeps it (crew.documents.library).
+    """
+    return fault_kind(exc) in ("disk_full", "read_only")
+
+
 def explain(exc: BaseException, data_dir: Path | str, chroma_host: str | None = None,
             chroma_port: int | None = None, database_url: str | None = None) -> Fault | None:
     """Return the operator fault behind `exc`, with its message, or None if it is not one."""

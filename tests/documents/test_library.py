@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import time
+
 import pytest
 
 from crew.documents.library import Library
@@ -81,6 +84,35 @@ def test_a_failure_midway_rolls_back_every_stored_chunk(store, embedder):
     assert store.nothing_stored()
     store.memory.embedder = embedder
     assert store.ingest("long.pdf", makers.pdf(pages)).status == "ok"  # and it can be added afterwards
+
+
+class DiskFillingEmbedder(FailingEmbedder):
+    def embed_documents(self, texts):
+        if self.left == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().embed_documents(texts)
+
+
+def test_a_full_disk_midway_hides_the_halves_and_leaves_their_removal_to_the_next_sweep(store, embedder):
+    """After a write hit a full disk, Chroma's embedded client may block for ever on its next call, so
+    nothing more is asked of it: what was stored stays held (hidden), and the next claim of the file,
+    once its owner is gone, sweeps it before storing the file whole."""
+    pages = [f"Page {i} of the long report about rivers and their floods in spring." for i in range(1, 30)]
+    pdf = makers.pdf(pages)
+    store.memory.embedder = DiskFillingEmbedder(embedder, good_batches=2)
+    res = store.ingest("long.pdf", pdf, batch=4)
+    assert res.status == "error" and "No space left" in res.error
+    assert store.chroma()["ids"], "the halves were left in Chroma, not cleaned up by the process that hit the fault"
+    assert store.library.documents("default") == []
+    assert all(h.source != "long.pdf" for h in store.ws().search("rivers floods spring", k=10))
+
+    store.memory.embedder = embedder
+    later = time.time() + 3600  # the failed upload stopped beating long ago
+    store.library.clock = lambda: later
+    again = store.ingest("long.pdf", pdf)
+    assert again.status == "ok"
+    assert len(store.chroma()["ids"]) == again.chunks  # the old halves are gone
+    assert [h.source for h in store.ws().search("rivers floods spring", k=3)] == ["long.pdf"] * 3
 
 
 def test_an_upload_stopped_midway_leaves_nothing_and_the_stop_goes_on(store):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from crew.faults import leaves_storage_unusable
 from crew.retrieval.memory import Chunk, WorkspaceMemory
 from crew.documents.parsers import IngestError, ParseOptions, Section, file_format, parse
 from crew.settings import APP_DIR, Settings, default_of
@@ -281,7 +282,8 @@ def ingest_bytes(
         _roll_back(memory, library, doc_id, claimed)
         return failed(str(exc))
     except Exception as exc:  # a failure midway must not leave half a document behind
-        _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
+        if not leaves_storage_unusable(exc):  # else the next process sweeps it: its owner (us) is gone
+            _roll_back(memory, library, doc_id, claimed, stored=bool(doc_id))
         if fault := explain(exc) if explain else None:
             return failed(f"not stored: {fault}")
         if report.stage == "parsing":

@@ -39,6 +39,7 @@ from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
 from crew.storage.protocols import KeywordSearch
 from crew.engine.state import source_label
+from crew.faults import leaves_storage_unusable
 
 Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
@@ -346,11 +347,13 @@ class WorkspaceMemory:
         keywords.hold(key, doc_id)
         try:
             ids = self.add(kind, chunks, batch=batch, on_batch=on_batch)
-        except BaseException:
+        except BaseException as exc:
+            if leaves_storage_unusable(exc):
+                raise  # the hold keeps what was stored hidden until the library's sweep removes it
             try:
                 self._purge(kind, doc_id)
-            except Exception:  # e.g. the disk that just filled up: the hold stays, so what was
-                pass  # stored stays hidden until the library's sweep removes the document
+            except Exception:  # the hold stays, as above
+                pass
             else:
                 keywords.release(key, doc_id)
             raise
