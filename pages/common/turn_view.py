@@ -32,10 +32,11 @@ def render_step(step: StepView) -> None:
         for tool in step.tools:
             args = ", ".join(f"{k}={v!r}" for k, v in tool.args.items())
             st.code(f"{tool.name}({args})", language=None, wrap_lines=True)
-            if tool.ok is None:
+            if tool.status == "running":
                 st.caption("running…")
             else:
-                mark = md(":material/check:") if tool.ok else md(":material/close:")
+                mark = md({"ok": ":material/check:", "stopped": ":material/stop_circle:",
+                           "limit": ":material/timer:"}.get(tool.status, ":material/close:"))
                 st.caption(md("{} {} result{} · {:.0f} ms", mark, tool.hits, "s" * (tool.hits != 1), tool.ms))
                 if tool.result:
                     st.text(tool.result[:1500] + ("…" if len(tool.result) > 1500 else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -26,13 +27,15 @@ def directory_stdio() -> McpServer:
 
 
 @pytest.fixture(scope="module")
-def directory_http(tmp_path_factory):
-    """The directory server over streamable HTTP on a free loopback port, for the module's tests."""
+def directory_http_process(tmp_path_factory):
+    """The directory server over streamable HTTP on a free loopback port, for the module's tests:
+    (its configuration, the file where it notes what became of each `slow` call)."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("mcp-http") / "server.log"
+    here = tmp_path_factory.mktemp("mcp-http")
+    log_path, calls = here / "server.log", here / "calls.log"
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, str(HERE / "directory_server.py"), "http", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "DIRECTORY_LOG": str(calls)})
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         for _ in range(200):
@@ -45,7 +48,7 @@ def directory_http(tmp_path_factory):
                 time.sleep(0.1)
         else:
             pytest.fail("the MCP server did not start: " + log_path.read_text()[-2000:])
-        yield McpServer(transport="streamable_http", url=url)
+        yield McpServer(transport="streamable_http", url=url), calls
     finally:
         proc.terminate()
         try:
@@ -54,6 +57,11 @@ def directory_http(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def directory_http(directory_http_process) -> McpServer:
+    return directory_http_process[0]
 
 
 @pytest.fixture

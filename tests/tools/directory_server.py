@@ -10,6 +10,7 @@ import os
 import sys
 import time
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 PEOPLE = {
@@ -38,9 +39,24 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> str:
 
 
 @server.tool(description="Answer after a while (seconds).")
-def slow(seconds: float) -> str:
-    time.sleep(seconds)
+async def slow(seconds: float) -> str:
+    # Async, as a server doing I/O is: a client's notifications/cancelled stops it mid-wait. The
+    # tests read what became of each call in the file DIRECTORY_LOG names (when set).
+    _log(f"started {seconds:g}")
+    try:
+        await anyio.sleep(seconds)
+    except anyio.get_cancelled_exc_class():
+        _log(f"cancelled {seconds:g}")
+        raise
+    _log(f"finished {seconds:g}")
     return "finally"
+
+
+def _log(line: str) -> None:
+    path = os.environ.get("DIRECTORY_LOG")
+    if path:
+        with open(path, "a") as out:
+            out.write(line + "\n")
 
 
 @server.tool(description="Return a reply of this many megabytes.")

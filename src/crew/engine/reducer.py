@@ -24,6 +24,7 @@ class ToolCall:
     ok: bool | None = None
     hits: int = 0
     ms: float = 0.0
+    status: str = "running"  # running | ok | error | stopped | limit (abandoned at Stop or the turn's clock)
 
 
 @dataclass
@@ -215,10 +216,14 @@ class TurnFold:
         self.ended = e.ts
         self.streaming = ""
         changes = Changes()
+        cut_short = "stopped" if self.status in ("stopped", "limit") else "error"
         for step in self.steps:
             if step.status == "running":  # cut short: Stop, the wall clock, or a crash
-                step.status = "stopped" if self.status in ("stopped", "limit") else "error"
+                step.status = cut_short
                 changes.steps.append(step)
+        for tool in self._tools.values():
+            if tool.status == "running":  # its worker never came back to say (the watchdog ended the turn)
+                tool.status = cut_short
         for span in self.spans.values():
             if span.kind == "turn" and span.span_id == e.turn_id:
                 span.end, span.status, span.error = e.ts, self.status, self.error or ""
@@ -250,12 +255,14 @@ class TurnFold:
                                                 attrs={"args": tool.args})
             return Changes(steps=[step], spans=[span])
         elif k == "tool_result":
+            ok = bool(e.data.get("ok"))
+            status = e.data.get("status") or ("ok" if ok else "error")  # "stopped"/"limit": abandoned
             tool = self._tools.get(e.span_id)
             if tool is not None:
-                tool.result, tool.ok, tool.hits, tool.ms = e.text, bool(e.data.get("ok")), int(e.data.get("hits", 0)), e.ms
+                tool.result, tool.ok, tool.hits, tool.ms = e.text, ok, int(e.data.get("hits", 0)), e.ms
+                tool.status = status
             if span is not None:
-                ok = bool(e.data.get("ok"))
-                span.end, span.status, span.error = e.ts, "ok" if ok else "error", "" if ok else e.text[:500]
+                span.end, span.status, span.error = e.ts, status, "" if ok else e.text[:500]
                 span.attrs = {**span.attrs, "result": e.text[:2000], "hits": e.data.get("hits", 0)}
                 return Changes(steps=[step], spans=[span])
         elif k == "plan":

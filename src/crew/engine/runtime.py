@@ -275,16 +275,26 @@ class Step:
 
         A tool that raises (memory unreachable, an MCP server down) is retried while the failure
         looks transient; if it still fails, its span closes with the error and CallFailed names
-        the part (`part`, else the tool's row in TOOL_PARTS).
+        the part (`part`, else the tool's row in TOOL_PARTS). Stop or the turn's clock (a tool
+        that takes the budget's check gives up its call at once; a reply that comes after them
+        is dropped) closes the span as abandoned and raises the limit, which ends the step.
         """
-        self.ctx.budget.tool_call(self.agent, name, args)
+        budget = self.ctx.budget
+        budget.tool_call(self.agent, name, args)
         span, started = new_id(), time.perf_counter()
         self._event("tool_call", span_id=span, parent_id=self.span_id, text=name, data={"args": args})
         try:
             result = self._retrying(part or TOOL_PARTS.get(name, f"tool {name}"), run)
+            budget.check()  # the turn is over: nothing of this reply is kept, remembered or cited
         except CallFailed as exc:
             self._event("tool_result", span_id=span, parent_id=self.span_id, text=str(exc),
                         ms=(time.perf_counter() - started) * 1000, data={"tool": name, "ok": False, "hits": 0})
+            raise
+        except LimitReached as exc:
+            self._event("tool_result", span_id=span, parent_id=self.span_id,
+                        text=f"{exc.detail}: the call was abandoned and its reply is not used",
+                        ms=(time.perf_counter() - started) * 1000,
+                        data={"tool": name, "ok": False, "hits": 0, "status": "stopped" if exc.limit == "stopped" else "limit"})
             raise
         self._event("tool_result", span_id=span, parent_id=self.span_id, text=redact(result.text),
                     ms=(time.perf_counter() - started) * 1000,

@@ -78,11 +78,11 @@ def _remember(ctx: TurnContext, hits: list[Hit]) -> None:
         ctx.memory.add("findings", chunks)
 
 
-def _mcp_tools(step, tools: WebTools) -> "dict[str, McpTool]":
+def _mcp_tools(ctx: TurnContext, step, tools: WebTools) -> "dict[str, McpTool]":
     """The MCP tools this researcher may call, by name; a server that does not answer is a failed call in the step."""
     if tools.mcp is None:
         return {}
-    listed, down = tools.mcp.listing()
+    listed, down = tools.mcp.listing(ctx.budget.check)  # Stop ends the wait for a slow server
     for server, error in down:
         step.unavailable(f"MCP server {server}", f"MCP server {server} is unavailable, its tools are left out: {error}")
     return {t.qualified: t for t in listed}
@@ -95,7 +95,7 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
         result = step.tool("search_memory", {"query": task["question"]},
                            lambda: search_memory(ctx.memory, task["question"], k=k))
         found += _evidence(result.hits, task["index"], 0)
-        mcp = _mcp_tools(step, tools) if max_actions else {}
+        mcp = _mcp_tools(ctx, step, tools) if max_actions else {}
         allowed = tools.allowed() + list(mcp)
         schema = action_schema(tuple(mcp) and tuple(allowed))
         described = [DESCRIPTIONS[a] if a in DESCRIPTIONS else tools.mcp.hint(mcp[a]) for a in allowed]
@@ -115,7 +115,9 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
                 if not any(c.isalnum() for c in argument) and tools.mcp.takes_text(tool):
                     argument = task["question"]  # a tiny model's "{{": ask with the question itself
                 try:
-                    result = step.tool(action.action, {"argument": argument}, lambda: tools.mcp.call(tool, argument),
+                    # The turn's check goes in: Stop or its clock abandons a call in flight (the gate reports it).
+                    result = step.tool(action.action, {"argument": argument},
+                                       lambda: tools.mcp.call(tool, argument, ctx.budget.check),
                                        part=f"MCP server {tool.server}")
                 except CallFailed:
                     continue  # the failed call is in the step; the turn goes on without that server's answer

@@ -5,13 +5,16 @@ background event loop (a turn's researchers are threads; the SDK is async), ever
 bounded (a stdio line or an HTTP body past `max_bytes` closes the connection and says so, and a
 line on stdout that is not JSON-RPC does the same), and each failure becomes an exception whose
 text a person can act on: a server that is down or timed out is worth another try (the gate
-retries it), one that answered too much or garbage is not.
+retries it), one that answered too much or garbage is not. A caller may pass a `check` that
+raises when it must stop waiting (a turn's Stop or clock): the call is then abandoned at once
+and cancelled on the loop, and the server is told to stop the tool.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -24,6 +27,14 @@ from crew.redact import redact, remember_secret
 from crew.settings import McpServer
 
 Trip = Callable[[str], None]
+# Raises when the caller must stop waiting (a turn's Stop or clock: crew.engine.limits.Budget.check);
+# the hub lets the exception through unchanged, so the caller's own limit ends its step.
+Check = Callable[[], None]
+# How often a waiting caller's `check` is asked: Stop is felt within this.
+POLL_S = 0.1
+# How long an abandoned call may take to wind down (the SDK tells the server it is cancelled)
+# before its connection is closed, so the next call opens a new one instead of meeting a wedged one.
+ABANDON_S = 3.0
 
 
 class McpUnavailable(ConnectionError):
@@ -273,6 +284,7 @@ class McpHub:
         self._lock = threading.Lock()
         self._connections: dict[str, _Connection] = {}
         self._last_errors: dict[str, str] = {}  # by server name: the last failed call, for the Settings page
+        self._abandoned: set[asyncio.Task] = set()  # calls nobody waits for, winding down (held: the loop keeps weak refs)
 
     # The loop ---------------------------------------------------------------------------------
 
@@ -286,13 +298,24 @@ class McpHub:
                 atexit.register(self.close)  # stdio servers are child processes: stop them with the app
             return self._loop
 
-    def _run(self, coro: Any, timeout: float) -> Any:
+    def _run(self, coro: Any, timeout: float, check: Check | None = None) -> Any:
+        """Run `coro` on the loop and wait for it, asking `check` every POLL_S; whatever `check` raises
+        cancels the coroutine (on the loop, without waiting for it) and goes to the caller."""
         future = asyncio.run_coroutine_threadsafe(coro, self._ensure_loop())
+        backstop = time.monotonic() + timeout + 5  # the coroutine keeps its own time; this is a backstop
         try:
-            return future.result(timeout + 5)  # the coroutine keeps its own time; this is a backstop
-        except TimeoutError:
-            future.cancel()
-            raise McpTimeout(f"no answer within {timeout:g} s") from None
+            while True:
+                left = backstop - time.monotonic()
+                if left <= 0:
+                    raise McpTimeout(f"no answer within {timeout:g} s")
+                done, _ = concurrent.futures.wait([future], timeout=min(left, POLL_S) if check else left)
+                if done:
+                    return future.result()
+                if check is not None:
+                    check()
+        except BaseException:
+            future.cancel()  # a no-op once it is done
+            raise
 
     def close(self) -> None:
         """Close every connection (stdio servers are stopped) and the loop."""
@@ -300,8 +323,12 @@ class McpHub:
             return
 
         async def shut() -> None:
+            for task in list(self._abandoned):
+                task.cancel()
             for conn in list(self._connections.values()):
                 conn.closing.set()
+                if not conn.ready.is_set() and conn.task is not None:
+                    conn.task.cancel()  # still shaking hands, not yet waiting on `closing`: its server is stopped all the same
             tasks = [c.task for c in self._connections.values() if c.task is not None]
             if tasks:
                 await asyncio.wait(tasks, timeout=5)
@@ -373,16 +400,19 @@ class McpHub:
             raise (McpFault if conn.fault else McpUnavailable)(conn.error)
         return conn
 
-    def tools(self, name: str, config: McpServer, *, timeout: float, max_bytes: int) -> tuple[McpTool, ...]:
+    def tools(self, name: str, config: McpServer, *, timeout: float, max_bytes: int,
+              check: Check | None = None) -> tuple[McpTool, ...]:
         """The tools a server lists (connecting if need be); raises McpUnavailable, McpTimeout or McpFault."""
 
         async def listed() -> tuple[McpTool, ...]:
             return (await self._connection(name, config, timeout, max_bytes)).tools
 
-        return self._run(listed(), timeout)
+        return self._run(listed(), timeout, check)
 
-    def status(self, servers: dict[str, McpServer], *, timeout: float, max_bytes: int) -> list[ServerStatus]:
-        """Each server's state, connecting to those not yet connected (all at once)."""
+    def status(self, servers: dict[str, McpServer], *, timeout: float, max_bytes: int,
+               check: Check | None = None) -> list[ServerStatus]:
+        """Each server's state, connecting to those not yet connected (all at once); a connection still
+        opening when `check` raises goes on opening for the next caller."""
 
         async def one(name: str, config: McpServer) -> ServerStatus:
             try:
@@ -396,17 +426,18 @@ class McpHub:
         async def every() -> list[ServerStatus]:
             return list(await asyncio.gather(*(one(n, c) for n, c in servers.items())))
 
-        return self._run(every(), timeout) if servers else []
+        return self._run(every(), timeout, check) if servers else []
 
     # Calling ----------------------------------------------------------------------------------
 
     def call(self, name: str, config: McpServer, tool: str, arguments: dict[str, Any], *, timeout: float,
-             max_bytes: int) -> Any:
+             max_bytes: int, check: Check | None = None) -> Any:
         """Call one tool and return the SDK's CallToolResult.
 
         Raises McpTimeout when the server does not answer within `timeout` seconds,
         McpUnavailable when it cannot be reached or dropped the connection, McpFault when it
-        answered too much, not MCP, or refused the call at the protocol level.
+        answered too much, not MCP, or refused the call at the protocol level. Whatever `check`
+        raises while the call is in flight abandons it (see `_abandon`) and is raised as is.
         """
 
         async def called() -> Any:
@@ -420,6 +451,9 @@ class McpHub:
             closing = asyncio.ensure_future(conn.closing.wait())
             try:
                 done, _ = await asyncio.wait({call, gone, closing}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                self._abandon(conn, call)  # the caller stopped waiting
+                raise
             finally:
                 for task in (gone, closing):
                     task.cancel()
@@ -441,10 +475,32 @@ class McpHub:
                 raise McpFault(f"the server refused the call: {_explain(exc)}") from None
 
         try:
-            return self._run(called(), timeout)
+            return self._run(called(), timeout, check)
         except (McpFault, McpTimeout, McpUnavailable) as exc:
             self._last_errors[name] = f"{time.strftime('%H:%M:%S')} {tool}: {_explain(exc)}"
             raise
+
+    def _abandon(self, conn: _Connection, call: asyncio.Future) -> None:
+        """Cancel a call nobody waits for any more; close its connection if the call will not end.
+
+        Cancelling the SDK's request sends the server `notifications/cancelled` (its tool stops) and
+        drops a late reply, so the session stays usable. A call still not over after ABANDON_S (a
+        server that does not read what it is sent) marks the connection broken: the next call opens
+        a new one rather than queueing behind it.
+        """
+        call.cancel()
+
+        async def wind_down() -> None:
+            done, _ = await asyncio.wait({call}, timeout=ABANDON_S)
+            if done and not call.cancelled():
+                call.exception()  # a late reply or failure is nobody's news: taken, so asyncio does not log it
+            if not done:
+                conn.error = conn.error or "an abandoned call did not end; connecting anew"
+                conn.closing.set()
+
+        task = asyncio.get_running_loop().create_task(wind_down())
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
 
 
 def _explain(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crew.engine.tools import ToolResult
-from crew.engine.tools.mcp import McpFault, McpHub, McpTool
+from crew.engine.tools.mcp import Check, McpFault, McpHub, McpTool
 from crew.redact import redact
 from crew.retrieval.memory import Hit
 from crew.settings import McpServer, Settings
@@ -126,18 +126,21 @@ class McpToolbox:
             return None
         return cls(hub, servers, settings.mcp_timeout_s, settings.mcp_max_bytes)
 
-    def listing(self) -> tuple[list[McpTool], list[tuple[str, str]]]:
-        """Every tool of every server that answers, and (server, why) for those that do not."""
-        statuses = self.hub.status(self.servers, timeout=self.timeout, max_bytes=self.max_bytes)
+    def listing(self, check: Check | None = None) -> tuple[list[McpTool], list[tuple[str, str]]]:
+        """Every tool of every server that answers, and (server, why) for those that do not.
+
+        `check` raises to stop waiting for servers that are slow to answer (the turn's Stop or clock)."""
+        statuses = self.hub.status(self.servers, timeout=self.timeout, max_bytes=self.max_bytes, check=check)
         tools = [t for s in statuses if s.connected for t in s.tools]
         return tools, [(s.name, s.error) for s in statuses if not s.connected]
 
-    def call(self, tool: McpTool, argument: str) -> ToolResult:
+    def call(self, tool: McpTool, argument: str, check: Check | None = None) -> ToolResult:
         """Call a tool with the model's argument.
 
         Bad arguments, a refused call, a reply too large or not MCP come back as a failed
         ToolResult (another try would not help); a server down or slow raises McpUnavailable or
-        McpTimeout, which the gate retries within the turn's limits.
+        McpTimeout, which the gate retries within the turn's limits. What `check` raises while
+        the call is in flight (the turn's Stop or clock) abandons the call and is raised as is.
         """
         try:
             args = arguments_for(tool, argument)
@@ -145,7 +148,7 @@ class McpToolbox:
             return ToolResult(False, redact(str(exc)))
         try:
             reply = self.hub.call(tool.server, self.servers[tool.server], tool.name, args, timeout=self.timeout,
-                                  max_bytes=self.max_bytes)
+                                  max_bytes=self.max_bytes, check=check)
         except McpFault as exc:
             return ToolResult(False, redact(f"{tool.qualified}: {exc}"))
         return result_of(tool, args, reply, self.max_chars)
