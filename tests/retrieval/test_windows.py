@@ -22,11 +22,14 @@ def test_windows_overlap_cut_between_words_and_cover_the_text():
     assert windows.windows_of("A short chunk is its own window.") == []
 
 
-def test_rows_give_each_window_its_parent_and_document():
+def test_rows_give_each_window_its_parent_and_document_and_keep_only_the_chunks_text():
+    embedded = []
     ids, vectors, texts, metas = windows.rows(["d-000001"], [FILLER * 3], [{"workspace": "w", "doc_id": "d", "page": 2}],
-                                              lambda ts: np.ones((len(ts), 4)))
+                                              lambda ts: embedded.extend(ts) or np.ones((len(ts), 4)))
     assert ids[0] == "d-000001" and metas[0]["page"] == 2
-    assert len(ids) == len(vectors) == len(texts) > 2
+    assert len(ids) == len(vectors) == len(texts) == len(embedded) > 2
+    assert texts[0] == embedded[0] == FILLER * 3 and texts[1:] == [None] * (len(ids) - 1)
+    assert all(FILLER.split()[0] in w for w in embedded[1:])  # the windows' own words were embedded
     assert all(windows.is_window(i) and m == {"workspace": "w", "doc_id": "d", "parent": "d-000001"}
                for i, m in zip(ids[1:], metas[1:]))
 
