@@ -68,3 +68,18 @@ def test_a_collection_made_before_windows_is_stale(memory, embedder):
     fresh = Memory(memory.client, embedder)
     with pytest.raises(StaleVectors):
         fresh.workspace("w").search("budget", k=1)
+
+
+def test_a_large_batch_of_chunks_is_stored_in_slices_chroma_accepts(memory):
+    """2,000 chunks bring ~10,000 rows with their windows, past Chroma's 5,461 rows per call."""
+    rng = np.random.default_rng(0)
+
+    def unit_vectors(texts):
+        v = rng.normal(size=(len(texts), memory.embedder.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    chunks = [Chunk(f"Minutes {n}. " + FILLER * 3, "minutes.txt", "m", n) for n in range(2000)]
+    ws = memory.workspace("w")
+    ws.add("documents", chunks, batch=2000, embed=unit_vectors)
+    col = memory.client.get_collection(collection_name("crew", "documents", "w"))
+    assert col.count() > 5461 and ws.count() == 2000

@@ -171,7 +171,7 @@ class Reindex:
             part = chunks[start : start + self.batch]
             ids, vectors, texts, metas = windows.rows([c.chunk_id for c in part], [c.text for c in part],
                                                       [_metadata(ws, c) for c in part], embedder)
-            self._target.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
+            windows.upsert(self._target, ids, vectors, texts, metas)
             on_batch(start + len(part), len(chunks))
 
     def _carry(self, doc_id: str, on_batch=None) -> int:
@@ -194,7 +194,7 @@ class Reindex:
                 ids, vectors, texts, metas = windows.rows(ids, texts, metas, self.memory.memory.embedder)
             else:
                 vectors = [old["embeddings"][n] for n in part]
-            target.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
+            windows.upsert(target, ids, vectors, texts, metas)
             if on_batch:
                 on_batch(min(start + len(part), len(rows)), len(rows))
 

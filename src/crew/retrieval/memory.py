@@ -331,7 +331,7 @@ class WorkspaceMemory:
             row_ids, vectors, texts, metas = windows.rows(part_ids, [c.text for c in part],
                                                           [_metadata(self.name, c) for c in part],
                                                           embed or self._memory.embedder.embed_documents)
-            col.upsert(ids=row_ids, embeddings=vectors, documents=texts, metadatas=metas)
+            windows.upsert(col, row_ids, vectors, texts, metas)
             keywords.add(key, [(cid, c.doc_id, c.text) for cid, c in zip(part_ids, part)])
             ids.extend(part_ids)
             if on_batch:

@@ -74,3 +74,16 @@ def rows(ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str,
     # about half of Chroma's time per row (its own full-text index of documents).
     documents: list[str | None] = [*out_texts[: len(ids)], *([None] * (len(out_texts) - len(ids)))]
     return out_ids, vectors, documents, out_metas
+
+
+UPSERT_ROWS = 1000  # under Chroma's largest batch (5,461 rows embedded; a server may take fewer)
+
+
+def upsert(collection: Any, ids: Sequence[str], vectors: Any, documents: Sequence[str | None],
+           metadatas: Sequence[dict[str, Any]]) -> None:
+    """Store `rows`' output in slices Chroma accepts: a chunk brings about six rows, so a caller's batch
+    of chunks can pass Chroma's limit on one call."""
+    for start in range(0, len(ids), UPSERT_ROWS):
+        end = start + UPSERT_ROWS
+        collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
+                          documents=list(documents[start:end]), metadatas=list(metadatas[start:end]))
