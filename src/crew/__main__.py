@@ -67,11 +67,12 @@ def _memory(settings, workspace: str):
     from crew import Embedder
     from crew import Memory, WorkspaceError, chroma_client
 
+    from crew.retrieval.english import EnglishEmbedder
     from crew.storage.stores import open_keywords
 
     try:
         return Memory(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port), Embedder(),
-                      keywords=open_keywords(settings)).workspace(workspace)
+                      keywords=open_keywords(settings), english=EnglishEmbedder()).workspace(workspace)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
 

@@ -12,10 +12,10 @@ from crew.retrieval.windows import is_window
 class Store:
     """Memory + library on one data dir, with direct views into Chroma and the keyword index."""
 
-    def __init__(self, data_dir, embedder, host=None, port=8000):
+    def __init__(self, data_dir, embedder, host=None, port=8000, english=None):
         self.data_dir = data_dir
         self.client = chroma_client(data_dir, host, port)
-        self.memory = Memory(self.client, embedder)
+        self.memory = Memory(self.client, embedder, english=english)
         self.library = Library.beside(data_dir, self.memory)
 
     def ws(self, name="default"):

@@ -73,12 +73,13 @@ def test_bad_setting_in_the_environment_is_one_line():
 
 
 def test_search_finds_documents_like_the_page_and_findings_only_when_asked(tmp_path, embedder):
+    from crew.retrieval.english import EnglishEmbedder
     from crew.retrieval.memory import Chunk, Memory, chroma_client
 
     doc = tmp_path / "tea.md"
     doc.write_text("# Tea\n\nA cup of green tea has about 30 mg of caffeine.\n")
     assert run_cli("ingest", str(doc), "--json").returncode == 0
-    memory = Memory(chroma_client(tmp_path / "data"), embedder)
+    memory = Memory(chroma_client(tmp_path / "data"), embedder, english=EnglishEmbedder())  # as the app builds it
     memory.workspace("default").add("findings", [Chunk(
         "Matcha holds about 70 mg of caffeine per serving.", "example.org", "web-1", 0, url="https://example.org/m")])
     page = [(h.kind, h.source) for h in memory.workspace("default").search_documents("caffeine", k=5)]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from crew.documents.ingest import IngestLimits, IngestResult, Progress, _Reporter, chunk_sections
 from crew.retrieval import windows
-from crew.retrieval.memory import Chunk, WorkspaceMemory, _metadata, model_id_of
+from crew.retrieval.memory import Chunk, WorkspaceMemory, _metadata
 from crew.documents.parsers import IngestError, file_format, parse
 from crew.settings import default_of
 
@@ -48,7 +48,7 @@ class Reindex:
     def __post_init__(self) -> None:
         ws = self.memory.name
         self.documents = self.library.documents(ws)
-        self.model = model_id_of(self.memory.memory.embedder)
+        self.model = self.memory.memory.model_id
         self.stale = {s.kind for s in self.memory.stale()}
         self._old = self.memory.memory.collection("documents", ws, fresh=True)
         self._target = self.memory.memory.new_collection("documents", ws)
@@ -166,11 +166,11 @@ class Reindex:
         return " (embedded again from its stored text for the new model)" if "documents" in self.stale else ""
 
     def _store(self, chunks: list[Chunk], on_batch) -> None:
-        embedder, ws = self.memory.memory.embedder, self.memory.name
+        ws = self.memory.name
         for start in range(0, len(chunks), self.batch):
             part = chunks[start : start + self.batch]
             ids, vectors, texts, metas = windows.rows([c.chunk_id for c in part], [c.text for c in part],
-                                                      [_metadata(ws, c) for c in part], embedder)
+                                                      [_metadata(ws, c) for c in part], *self._embedders())
             windows.upsert(self._target, ids, vectors, texts, metas)
             on_batch(start + len(part), len(chunks))
 
@@ -191,12 +191,17 @@ class Reindex:
             part = rows[start : start + self.batch]
             ids, texts, metas = ([old[key][n] for n in part] for key in ("ids", "documents", "metadatas"))
             if embed_again:
-                ids, vectors, texts, metas = windows.rows(ids, texts, metas, self.memory.memory.embedder)
+                ids, vectors, texts, metas = windows.rows(ids, texts, metas, *self._embedders())
             else:
                 vectors = [old["embeddings"][n] for n in part]
             windows.upsert(target, ids, vectors, texts, metas)
             if on_batch:
                 on_batch(min(start + len(part), len(rows)), len(rows))
+
+    def _embedders(self) -> tuple[Any, Any]:
+        """The memory's embedder, and its English one's `embed_documents` (None without one), for `windows.rows`."""
+        english = self.memory.memory.english
+        return self.memory.memory.embedder, (english.embed_documents if english is not None else None)
 
     @staticmethod
     def _doc_ids(col) -> set[str]:

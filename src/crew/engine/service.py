@@ -22,6 +22,7 @@ from crew.engine.watchdog import Watchdog
 from crew.faults import explainer
 from crew.models.cache import ModelCache
 from crew.retrieval.embeddings import Embedder
+from crew.retrieval.english import EnglishEmbedder
 from crew.retrieval.memory import Memory, check_workspace, chroma_client
 from crew.settings import Role, Settings
 from crew.storage.chats import ChatStore
@@ -99,10 +100,11 @@ class Crew:
     @classmethod
     def from_settings(cls, settings: Settings, models: dict[Role, BaseChatModel] | None = None,
                       tools: WebTools | None = None, embedder: Embedder | None = None,
-                      exporter: "TurnExporter | None" = None) -> "Crew":
+                      exporter: "TurnExporter | None" = None, english: EnglishEmbedder | None = None) -> "Crew":
         """Open the stores on the settings' backend (crew.storage.stores: SQLite files under the data dir, or
         the database of CREW_DATABASE_URL) and Chroma (embedded, or a server); models are built per turn.
-        Turns are exported over OTLP when the settings name an endpoint (crew.telemetry.otlp)."""
+        Turns are exported over OTLP when the settings name an endpoint (crew.telemetry.otlp). English chunks
+        get vectors of `english` too (crew.retrieval.english; MiniLM unless given)."""
         from crew.documents.library import Library
         from crew.storage.stores import open_stores
 
@@ -111,7 +113,7 @@ class Crew:
         stores = open_stores(settings)
         try:
             memory = Memory(chroma_client(data, settings.chroma_host, settings.chroma_port), embedder or Embedder(),
-                            keywords=stores.keywords)
+                            keywords=stores.keywords, english=english or EnglishEmbedder())
         except BaseException:
             stores.close()
             raise

@@ -15,8 +15,10 @@ them. `crew.documents.reindex` rebuilds a stale collection with the current mode
 Search is hybrid: the vector search and a BM25 keyword search (`crew.retrieval.keywords`, SQLite FTS5
 beside Chroma) each bring candidates, every candidate is ranked both ways, and the two rankings
 are merged by weighted reciprocal rank fusion (`crew.retrieval.fusion`), because exact names, numbers
-and codes are where embeddings miss. A search returns the best passage of each place (page, section)
-before a second passage of the same place.
+and codes are where embeddings miss. An English question on English passages is ranked a third way, by
+an English model's vectors that English chunks carry in their metadata (`crew.retrieval.english`; its
+id is part of the stored model id, so adding or changing it makes a workspace stale too). A search
+returns the best passage of each place (page, section) before a second passage of the same place.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from crew.retrieval import english as en
 from crew.retrieval.embeddings import Embedder
-from crew.retrieval.fusion import RRF_K, fuse, keyword_weight, one_per_place, same_language
+from crew.retrieval.fusion import ENGLISH_WEIGHT, RRF_K, fuse, keyword_weight, one_per_place, same_language
 from crew.retrieval import windows
 from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
@@ -52,10 +55,12 @@ LEGACY_MODEL_ID = "all-MiniLM-L6-v2-int8"
 MODEL_KEY = "embedding_model"
 
 
-def model_id_of(embedder: Any) -> str:
+def model_id_of(embedder: Any, english: Any = None) -> str:
     """The id of what a collection's vectors mean: the embedder's model (`embedder.model_id`, "unknown"
-    for one that does not say) and how chunks are laid out as vectors (`windows.SCHEME`)."""
-    return f"{getattr(embedder, 'model_id', '') or 'unknown'}; {windows.SCHEME}"
+    for one that does not say), how chunks are laid out as vectors (`windows.SCHEME`) and the English
+    model whose vectors English chunks carry too (crew.retrieval.english), when there is one."""
+    base = f"{getattr(embedder, 'model_id', '') or 'unknown'}; {windows.SCHEME}"
+    return f"{base}; English chunks: {getattr(english, 'model_id', '') or 'unknown'}" if english is not None else base
 
 
 class StaleVectors(RuntimeError):
@@ -187,9 +192,10 @@ class Memory:
     """The Chroma collections of every workspace; hand out one workspace at a time."""
 
     def __init__(self, client: chromadb.ClientAPI, embedder: Embedder, prefix: str = "crew",
-                 keywords: KeywordSearch | None = None) -> None:
+                 keywords: KeywordSearch | None = None, english: Any = None) -> None:
         self.client = client
         self.embedder = embedder
+        self.english = english  # crew.retrieval.english.EnglishEmbedder, or None for USE alone
         self.prefix = prefix
         self.keywords: KeywordSearch = keywords if keywords is not None else keyword_index_for(client)
         self._collections: dict[str, Any] = {}
@@ -197,7 +203,7 @@ class Memory:
 
     @property
     def model_id(self) -> str:
-        return model_id_of(self.embedder)
+        return model_id_of(self.embedder, self.english)
 
     def collection(self, kind: Kind, workspace: str, fresh: bool = False):
         """Return (creating once) the Chroma collection of one kind in one workspace.
@@ -316,11 +322,13 @@ class WorkspaceMemory:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def add(self, kind: Kind, chunks: list[Chunk], batch: int = 64,
-            on_batch: Callable[[int, int], None] | None = None, embed: windows.Embed | None = None) -> list[str]:
+            on_batch: Callable[[int, int], None] | None = None, embed: windows.Embed | None = None,
+            english: windows.Embed | None = None) -> list[str]:
         """Embed and store chunks (vectors of each chunk and its windows in Chroma, words in the keyword
         index); report `on_batch(done, total)`.
 
-        `embed` replaces the embedder's `embed_documents`, e.g. with vectors cached elsewhere.
+        `embed` replaces the embedder's `embed_documents`, e.g. with vectors cached elsewhere; `english`
+        likewise the English embedder's (used only when the memory has one).
         """
         self.check_current([kind])
         col, key, keywords = self._col(kind), self._key(kind), self._memory.keywords
@@ -330,13 +338,18 @@ class WorkspaceMemory:
             part_ids = [c.chunk_id for c in part]
             row_ids, vectors, texts, metas = windows.rows(part_ids, [c.text for c in part],
                                                           [_metadata(self.name, c) for c in part],
-                                                          embed or self._memory.embedder.embed_documents)
+                                                          embed or self._memory.embedder.embed_documents,
+                                                          self._english_embed(english))
             windows.upsert(col, row_ids, vectors, texts, metas)
             keywords.add(key, [(cid, c.doc_id, c.text) for cid, c in zip(part_ids, part)])
             ids.extend(part_ids)
             if on_batch:
                 on_batch(len(ids), len(chunks))
         return ids
+
+    def _english_embed(self, override: windows.Embed | None) -> windows.Embed | None:
+        english = self._memory.english
+        return None if english is None else (override or english.embed_documents)
 
     def add_document(self, doc_id: str, chunks: list[Chunk], kind: Kind = "documents", batch: int = 64,
                      on_batch: Callable[[int, int], None] | None = None) -> list[str]:
@@ -473,10 +486,34 @@ class WorkspaceMemory:
             # The language of what the vectors found first stands for the documents': a question in
             # another language meets them by keyword only on shared names, so keywords weigh less.
             same = same_language(query, [found[key].text for key in by_vector[:LANGUAGE_SAMPLE]])
-            ranked = fuse([by_vector, by_keyword], [1.0, keyword_weight(query, same)], k=RRF_K)
+            rankings, weights = [by_vector, by_keyword], [1.0, keyword_weight(query, same)]
+            if by_english := self._english_ranking(query, pool, same):
+                rankings.append(by_english)
+                weights.append(ENGLISH_WEIGHT)
+            ranked = fuse(rankings, weights, k=RRF_K)
         self._fetch(found, [key for key, _ in ranked if key not in found])
         top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
+
+    def _english_ranking(self, query: str, pool: list[tuple[Kind, str]], same: bool) -> list[tuple[Kind, str]]:
+        """The pool's English chunks ranked by the English model, for an English question on English
+        passages (`same`: the question is in the language of the passages the vectors found first); []
+        otherwise, or when the memory has no English model."""
+        english = self._memory.english
+        if english is None or not same or not pool:
+            return []
+        from crew.retrieval.stemming import language_of
+
+        if language_of(query) != en.LANGUAGE:
+            return []
+        vector = english.embed_query(query)
+        scores: dict[tuple[Kind, str], float] = {}
+        for kind in dict.fromkeys(kind for kind, _ in pool):
+            res = self._col(kind).get(ids=[cid for kd, cid in pool if kd == kind], include=["metadatas"])
+            for cid, meta in zip(res["ids"], res["metadatas"]):
+                if packed := (meta or {}).get(en.VECTORS_KEY):
+                    scores[(kind, cid)] = en.similarity(packed, vector)
+        return sorted(scores, key=lambda key: scores[key], reverse=True)
 
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
                vector: np.ndarray | None = None, cosine: dict | None = None) -> None:
@@ -503,7 +540,7 @@ def _rescore(hit: Hit, score: float, similarity: float) -> Hit:
 
 
 def _hit(kind: Kind, chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Hit:
-    known = {"workspace", "source", "doc_id", "position", "page", "url"}
+    known = {"workspace", "source", "doc_id", "position", "page", "url", en.VECTORS_KEY}
     meta = meta or {}
     return Hit(
         text=text or "", source=str(meta.get("source", "")), page=int(meta.get("page", 0) or 0),

@@ -24,6 +24,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from crew.retrieval.english import VECTORS_KEY, vectors_for
+
 WINDOW_CHARS = 300
 SCHEME = f"windows of {WINDOW_CHARS} characters"
 PARENT_KEY = "parent"
@@ -59,10 +61,19 @@ def is_window(record_id: str) -> bool:
 
 
 def rows(ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
-         embed: Embed) -> tuple[list[str], np.ndarray, list[str | None], list[dict[str, Any]]]:
+         embed: Embed, english: Embed | None = None) -> tuple[list[str], np.ndarray, list[str | None], list[dict[str, Any]]]:
     """The Chroma rows for chunks: each chunk's own row (with its text), then its windows' rows (vectors
-    only); one `embed` call."""
-    out_ids, out_texts, out_metas = list(ids), list(texts), list(metadatas)
+    only); one `embed` call.
+
+    With `english` (crew.retrieval.english's embedder), an English chunk's row also carries the English
+    model's vector of the chunk; any such vector the metadata came with is dropped.
+    """
+    out_ids, out_texts = list(ids), list(texts)
+    out_metas = [{k: v for k, v in (meta or {}).items() if k != VECTORS_KEY} for meta in metadatas]
+    if english is not None:
+        for meta, packed in zip(out_metas, vectors_for(texts, english)):
+            if packed is not None:
+                meta[VECTORS_KEY] = packed
     for cid, text, meta in zip(ids, texts, metadatas):
         for n, window in enumerate(windows_of(text)):
             out_ids.append(window_id(cid, n))
