@@ -38,6 +38,7 @@ _EXPORTS = {
     "split_spec": "crew.models.providers",
     "is_embedded": "crew.models.providers",
     "Embedder": "crew.retrieval.embeddings",
+    "EnglishEmbedder": "crew.retrieval.english",
     "Memory": "crew.retrieval.memory",
     "chroma_client": "crew.retrieval.memory",
     "StaleVectors": "crew.retrieval.memory",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from crew.engine.turn import Turn, TurnResult
     from crew.models.providers import HINTS, PROVIDERS, ModelSpecError, access_fields, is_embedded, split_spec
     from crew.retrieval.embeddings import Embedder
+    from crew.retrieval.english import EnglishEmbedder
     from crew.retrieval.memory import Memory, StaleVectors, WorkspaceError, check_workspace, chroma_client
     from crew.settings import APP_DIR, ROLES, Role, Settings
 

@@ -64,10 +64,9 @@ def _crew(settings):
 
 
 def _memory(settings, workspace: str):
-    from crew import Embedder
+    from crew import Embedder, EnglishEmbedder
     from crew import Memory, WorkspaceError, chroma_client
 
-    from crew.retrieval.english import EnglishEmbedder
     from crew.storage.stores import open_keywords
 
     try:
