@@ -23,6 +23,17 @@ from pages.common.chrome import TRACES_PAGE
 Approve = Callable[[str, list[str]], None]  # (turn_id, sub-questions)
 
 
+def _tool_mark(status: str):
+    """A tool call's outcome as an icon: done, abandoned at Stop or the turn's clock, or failed."""
+    if status == "ok":
+        return md(":material/check:")
+    if status == "stopped":
+        return md(":material/stop_circle:")
+    if status == "limit":
+        return md(":material/timer:")
+    return md(":material/close:")
+
+
 def render_step(step: StepView) -> None:
     with st.status(md("{}", step.title), state=step.state, expanded=False):
         if step.plan:
@@ -35,8 +46,7 @@ def render_step(step: StepView) -> None:
             if tool.status == "running":
                 st.caption("running…")
             else:
-                mark = md({"ok": ":material/check:", "stopped": ":material/stop_circle:",
-                           "limit": ":material/timer:"}.get(tool.status, ":material/close:"))
+                mark = _tool_mark(tool.status)
                 st.caption(md("{} {} result{} · {:.0f} ms", mark, tool.hits, "s" * (tool.hits != 1), tool.ms))
                 if tool.result:
                     st.text(tool.result[:1500] + ("…" if len(tool.result) > 1500 else ""))
