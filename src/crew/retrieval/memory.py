@@ -440,6 +440,7 @@ class WorkspaceMemory:
         found: dict[tuple[Kind, str], Hit] = {}
         cosine: dict[tuple[Kind, str], float] = {}  # a chunk's own similarity: what `Hit.similarity` reports
         closest: dict[tuple[Kind, str], float] = {}  # the better of it and its best window's: what ranks it
+        english: dict[tuple[Kind, str], str] = {}  # English chunks' packed English vectors, as their rows are read
         vector = None
         if mode != "keyword":
             if not checked:
@@ -459,8 +460,10 @@ class WorkspaceMemory:
                     if key[1] == cid:
                         cosine[key] = 1.0 - float(dist)
                         found[key] = _hit(kind, cid, text, meta, cosine[key])
+                        _keep_english(english, key, meta)
                 # Chunks met through a window alone: their own text and similarity.
-                self._fetch(found, [key for key in closest if key[0] == kind and key not in found], vector, cosine)
+                self._fetch(found, [key for key in closest if key[0] == kind and key not in found], vector, cosine,
+                            english)
         bm25: dict[tuple[Kind, str], float] = {}
         if mode != "vector":
             for kind in kinds:
@@ -476,7 +479,7 @@ class WorkspaceMemory:
             ranked = sorted(bm25.items(), key=lambda x: x[1], reverse=True)
         else:
             fetched = [key for key in bm25 if key not in found]
-            self._fetch(found, fetched, vector, cosine)
+            self._fetch(found, fetched, vector, cosine, english)
             for key in fetched:
                 if key in cosine:
                     closest[key] = max(closest.get(key, -1.0), cosine[key])
@@ -487,7 +490,7 @@ class WorkspaceMemory:
             # another language meets them by keyword only on shared names, so keywords weigh less.
             same = same_language(query, [found[key].text for key in by_vector[:LANGUAGE_SAMPLE]])
             rankings, weights = [by_vector, by_keyword], [1.0, keyword_weight(query, same)]
-            if by_english := self._english_ranking(query, pool, same):
+            if by_english := self._english_ranking(query, pool, same, english):
                 rankings.append(by_english)
                 weights.append(ENGLISH_WEIGHT)
             ranked = fuse(rankings, weights, k=RRF_K)
@@ -495,37 +498,43 @@ class WorkspaceMemory:
         top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
-    def _english_ranking(self, query: str, pool: list[tuple[Kind, str]], same: bool) -> list[tuple[Kind, str]]:
-        """The pool's English chunks ranked by the English model, for an English question on English
-        passages (`same`: the question is in the language of the passages the vectors found first); []
-        otherwise, or when the memory has no English model."""
+    def _english_ranking(self, query: str, pool: list[tuple[Kind, str]], same: bool,
+                         packed: dict[tuple[Kind, str], str]) -> list[tuple[Kind, str]]:
+        """The pool's English chunks (`packed`: their English vectors, kept as their rows were read) ranked
+        by the English model, for an English question on English passages (`same`: the question is in the
+        language of the passages the vectors found first); [] otherwise, or when the memory has no English
+        model."""
         english = self._memory.english
-        if english is None or not same or not pool:
+        if english is None or not same or not any(key in packed for key in pool):
             return []
         from crew.retrieval.stemming import language_of
 
         if language_of(query) != en.LANGUAGE:
             return []
         vector = english.embed_query(query)
-        scores: dict[tuple[Kind, str], float] = {}
-        for kind in dict.fromkeys(kind for kind, _ in pool):
-            res = self._col(kind).get(ids=[cid for kd, cid in pool if kd == kind], include=["metadatas"])
-            for cid, meta in zip(res["ids"], res["metadatas"]):
-                if packed := (meta or {}).get(en.VECTORS_KEY):
-                    scores[(kind, cid)] = en.similarity(packed, vector)
+        scores = {key: en.similarity(packed[key], vector) for key in pool if key in packed}
         return sorted(scores, key=lambda key: scores[key], reverse=True)
 
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
-               vector: np.ndarray | None = None, cosine: dict | None = None) -> None:
-        """Load keyword-only finds from Chroma (the source of truth), with their similarity when asked."""
+               vector: np.ndarray | None = None, cosine: dict | None = None,
+               english: dict[tuple[Kind, str], str] | None = None) -> None:
+        """Load keyword-only finds from Chroma (the source of truth), with their similarity when asked
+        (and their English vectors into `english`)."""
         for kind in {kind for kind, _ in keys}:
             ids = [cid for kd, cid in keys if kd == kind]
             include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
             res = self._col(kind).get(ids=ids, include=include)
             for i, (cid, text, meta) in enumerate(zip(res["ids"], res["documents"], res["metadatas"])):
                 found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
+                if english is not None:
+                    _keep_english(english, (kind, cid), meta)
                 if vector is not None and cosine is not None:
                     cosine[(kind, cid)] = float(np.dot(np.asarray(res["embeddings"][i], dtype=np.float32), vector))
+
+
+def _keep_english(english: dict[tuple[Kind, str], str], key: tuple[Kind, str], meta: dict[str, Any] | None) -> None:
+    if packed := (meta or {}).get(en.VECTORS_KEY):
+        english[key] = packed
 
 
 def _place(hit: Hit) -> tuple[str, str, str] | None:
