@@ -94,6 +94,21 @@ def test_one_pass_ranks_the_keyword_finds_and_scores_the_others(index, col):
     assert index.rank(None, 3) == ([], {})
 
 
+def test_words_in_more_chunks_than_the_postings_budget_are_not_searched(index, col, monkeypatch):
+    """Past the budget the commonest words are left out, and a query whose rarest word is past it alone gets no
+    keyword search: BM25 over thousands of chunks that all hold the word ranks by how often they say it."""
+    from crew.retrieval import keywords, pg_keywords
+
+    for module in (keywords, pg_keywords):
+        monkeypatch.setattr(module, "POSTINGS_BUDGET", 8)
+    index.add(col, [(f"n-{i:06d}", "n", f"Note {i} about herons{' and kestrels' if i < 3 else ''}.") for i in range(12)])
+    assert index.prepare(col, "herons") is None  # in 12 chunks, past the budget of 8
+    assert set(search(index, col, "herons kestrels", 5)) == {"n-000000", "n-000001", "n-000002"}  # kestrels alone
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 12)
+    monkeypatch.setattr(pg_keywords, "POSTINGS_BUDGET", 12)
+    assert len(search(index, col, "herons", 20)) == 12
+
+
 def test_upsert_delete_count_and_holds(index, col):
     index.add(col, [("a-0", "a", "Old text mentions KESTREL-1."), ("a-1", "a", "More about alpha."),
                     ("b-0", "b", "Beta mentions OSPREY-2 too.")])

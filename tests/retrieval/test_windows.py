@@ -83,3 +83,15 @@ def test_a_large_batch_of_chunks_is_stored_in_slices_chroma_accepts(memory):
     ws.add("documents", chunks, batch=2000, embed=unit_vectors)
     col = memory.client.get_collection(collection_name("crew", "documents", "w"))
     assert col.count() > 5461 and ws.count() == 2000
+
+
+def test_a_document_on_hold_is_not_found_through_its_windows_either(memory):
+    buried = FILLER * 2 + "Kestrels nest in the old bell tower from April onwards. " + FILLER * 2
+    ws = memory.workspace("w")
+    ws.add("documents", [Chunk(buried, "minutes.txt", "m", 0, page=4)]
+           + [Chunk(FILLER + f"Item {n} was postponed.", "other.txt", f"o{n}", 0, page=1) for n in range(8)])
+    assert ws.search("where do the kestrels nest?", k=1)[0].doc_id == "m"
+    memory.keywords.hold(collection_name("crew", "documents", "w"), "m")  # as while it is being added or removed
+    for mode in ("hybrid", "vector", "keyword"):
+        hits = ws.search("where do the kestrels nest?", k=9, mode=mode)
+        assert "m" not in {h.doc_id for h in hits}, mode

@@ -30,7 +30,10 @@ _WORD = re.compile(r"[^\W_]+(?:[-./:_'’][^\W_]+)*")
 MAX_TERMS = 16
 # Ranking cost grows with the postings read (~1.3 µs each here); beyond this many the commonest
 # terms are left out (their BM25 weight is small anyway): a query stays under ~20 ms at 100k chunks,
-# and recall on the FAQ bench is the same as with twice the budget.
+# and recall on the FAQ bench is the same as with twice the budget. A query whose rarest word is past
+# the budget on its own ("What is Python?" in the Python docs) gets no keyword search at all: BM25 over
+# thousands of chunks that all say "python" ranks by how often they say it (40-50 ms at 100k chunks,
+# the slowest searches), and the vectors judge such a question better.
 POSTINGS_BUDGET = 5_000
 # Question words and glue in the languages our people write (English, Spanish): in a question
 # they carry no topic, yet "why" is rare enough in documentation to outweigh the real words.
@@ -157,7 +160,8 @@ class KeywordIndex(SqlStore):
     def prepare(self, collection: str, query: str) -> KeywordQuery | None:
         """Turn a query into the FTS5 expression to run (None when no word of it is in the index).
 
-        Words nobody uses are dropped; past the postings budget the commonest words are too.
+        Words nobody uses are dropped; past the postings budget the commonest words are too (all of them
+        when the rarest is past it alone).
         """
         terms = query_terms(query)
         if not terms:
@@ -174,7 +178,7 @@ class KeywordIndex(SqlStore):
                         key=lambda s: s[0])
         kept, postings = [], 0
         for freq, toks in scored[:MAX_TERMS]:
-            if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
+            if postings + freq > POSTINGS_BUDGET or (kept and freq > total / 2):
                 break
             kept.append(toks)
             postings += freq

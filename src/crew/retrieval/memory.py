@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
@@ -48,6 +49,7 @@ Kind = Literal["documents", "findings"]
 KINDS: tuple[Kind, ...] = ("documents", "findings")
 Mode = Literal["hybrid", "vector", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "vector", "keyword")
+SEARCH_THREADS = 8
 WINDOW_ROWS = 4  # vector rows asked per chunk wanted (windows.py: a chunk has ~5 rows)
 LANGUAGE_SAMPLE = 3  # the vector finds whose text tells the documents' language (py3langid reads 2,000 characters)
 # Collections made before models were recorded were all embedded with this one.
@@ -200,6 +202,16 @@ class Memory:
         self.keywords: KeywordSearch = keywords if keywords is not None else keyword_index_for(client)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
+
+    def threads(self) -> ThreadPoolExecutor:
+        """The threads a search runs its independent parts on (made on the first search)."""
+        with self._lock:
+            if self._threads is None:
+                # A search hands out up to five parts at once (per kind: holds, keyword query; the stale check);
+                # a turn's researchers search side by side.
+                self._threads = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="crew-search")
+            return self._threads
 
     @property
     def model_id(self) -> str:
@@ -435,43 +447,47 @@ class WorkspaceMemory:
         kinds = tuple(kinds)
         keywords = self._memory.keywords
         keys = {kind: self._key(kind) for kind in kinds}
-        held = {kind: keywords.held(keys[kind]) for kind in kinds}
+        # What does not need the vector finds runs beside the vector search, on the memory's threads (Chroma,
+        # SQLite, Postgres and onnxruntime let go of the GIL while they work): the documents on hold, the keyword
+        # query's preparation and the stale-vector check (while the question is embedded); then the keyword ranking,
+        # and the English model's query.
+        threads = self._memory.threads()
+        holding = {kind: threads.submit(keywords.held, keys[kind]) for kind in kinds}
+        prepared = {kind: threads.submit(keywords.prepare, keys[kind], query) for kind in kinds} if mode != "vector" else {}
+        stale = threads.submit(self.check_current, kinds) if mode != "keyword" and not checked else None
 
         found: dict[tuple[Kind, str], Hit] = {}
         cosine: dict[tuple[Kind, str], float] = {}  # a chunk's own similarity: what `Hit.similarity` reports
         closest: dict[tuple[Kind, str], float] = {}  # the better of it and its best window's: what ranks it
         english: dict[tuple[Kind, str], str] = {}  # English chunks' packed English vectors, as their rows are read
-        vector = None
-        if mode != "keyword":
-            if not checked:
-                self.check_current(kinds)
-            vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32)
+        vector = np.asarray(self._memory.embedder.embed_query(query), dtype=np.float32) if mode != "keyword" else None
+        held = {kind: holding[kind].result() for kind in kinds}
+        if stale is not None:
+            stale.result()  # before the collections are used: the check may put a new empty one in an old one's place
+        if vector is not None:
             for kind in kinds:
-                # A chunk comes back as itself or as any of its ~5 windows: ask for enough rows to see as many chunks.
-                wanted = (2 * n_vector if held[kind] else n_vector) * WINDOW_ROWS
-                res = self._col(kind).query(query_embeddings=[vector], n_results=wanted,
-                                            include=["documents", "metadatas", "distances"])
-                for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
-                    meta = meta or {}
-                    if meta.get("doc_id") in held[kind]:
-                        continue
-                    key = (kind, str(meta.get(windows.PARENT_KEY) or cid))
-                    closest[key] = max(closest.get(key, -1.0), 1.0 - float(dist))
-                    if key[1] == cid:
-                        cosine[key] = 1.0 - float(dist)
-                        found[key] = _hit(kind, cid, text, meta, cosine[key])
-                        _keep_english(english, key, meta)
-                # Chunks met through a window alone: their own text and similarity.
-                self._fetch(found, [key for key in closest if key[0] == kind and key not in found], vector, cosine,
-                            english)
+                self._nearest(kind, vector, n_vector, bool(held[kind]), cosine, closest)
+        # The keyword index ranks its own finds and gives its opinion of the vector finds in one pass, while the
+        # vector finds are read here.
+        ranking = {kind: threads.submit(keywords.rank, prepared[kind].result(), n_keyword, held[kind],
+                                        [cid for kd, cid in closest if kd == kind]) for kind in prepared}
+        if vector is not None:
+            self._fetch(found, list(closest), vector, cosine, english)
+            for key in [key for key in closest if key not in found or found[key].doc_id in held[key[0]]]:
+                found.pop(key, None)
+                del closest[key]
+        english_query = None
+        if mode == "hybrid":
+            # The language of what the vectors found first stands for the documents': a question in
+            # another language meets them by keyword only on shared names, so keywords weigh less.
+            first = sorted(closest, key=lambda key: closest[key], reverse=True)[:LANGUAGE_SAMPLE]
+            same = same_language(query, [found[key].text for key in first])
+            english_query = threads.submit(self._english_query, query) if same else None
         bm25: dict[tuple[Kind, str], float] = {}
-        if mode != "vector":
-            for kind in kinds:
-                # One pass over the index gives the keyword finds and the keyword opinion of the vector finds.
-                best, scores = keywords.rank(keywords.prepare(keys[kind], query), n_keyword, exclude_docs=held[kind],
-                                             also=[cid for kd, cid in closest if kd == kind])
-                bm25.update({(kind, cid): score for cid, score in best})
-                bm25.update({(kind, cid): score for cid, score in scores.items()})
+        for kind, running in ranking.items():
+            best, scores = running.result()
+            bm25.update({(kind, cid): score for cid, score in best})
+            bm25.update({(kind, cid): score for cid, score in scores.items() if (kind, cid) in closest})
         closest = {key: max(value, cosine.get(key, -1.0)) for key, value in closest.items()}
         if mode == "vector":
             ranked = sorted(closest.items(), key=lambda x: x[1], reverse=True)
@@ -486,11 +502,8 @@ class WorkspaceMemory:
             pool = [key for key in dict.fromkeys([*closest, *bm25]) if key in found]
             by_vector = sorted((key for key in pool if key in closest), key=lambda key: closest[key], reverse=True)
             by_keyword = sorted((key for key in pool if key in bm25), key=lambda key: bm25[key], reverse=True)
-            # The language of what the vectors found first stands for the documents': a question in
-            # another language meets them by keyword only on shared names, so keywords weigh less.
-            same = same_language(query, [found[key].text for key in by_vector[:LANGUAGE_SAMPLE]])
             rankings, weights = [by_vector, by_keyword], [1.0, keyword_weight(query, same)]
-            if by_english := self._english_ranking(query, pool, same, english):
+            if english_query and (by_english := self._english_ranking(pool, english, english_query.result())):
                 rankings.append(by_english)
                 weights.append(ENGLISH_WEIGHT)
             ranked = fuse(rankings, weights, k=RRF_K)
@@ -498,21 +511,35 @@ class WorkspaceMemory:
         top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
-    def _english_ranking(self, query: str, pool: list[tuple[Kind, str]], same: bool,
-                         packed: dict[tuple[Kind, str], str]) -> list[tuple[Kind, str]]:
-        """The pool's English chunks (`packed`: their English vectors, kept as their rows were read) ranked
-        by the English model, for an English question on English passages (`same`: the question is in the
-        language of the passages the vectors found first); [] otherwise, or when the memory has no English
-        model."""
+    def _nearest(self, kind: Kind, vector: np.ndarray, n: int, held: bool, cosine: dict, closest: dict) -> None:
+        """The chunks of one kind nearest a query vector, met as themselves or through one of their windows: into
+        `closest` their best similarity, into `cosine` a chunk's own when its row was met. Only distances are
+        asked (a window's id names its chunk): the chunks are read afterwards, once each."""
+        # A chunk comes back as itself or as any of its ~5 windows: ask for enough rows to see as many chunks.
+        wanted = (2 * n if held else n) * WINDOW_ROWS
+        res = self._col(kind).query(query_embeddings=[vector], n_results=wanted, include=["distances"])
+        for rid, dist in zip(res["ids"][0], res["distances"][0]):
+            key = (kind, windows.chunk_of(rid))
+            closest[key] = max(closest.get(key, -1.0), 1.0 - float(dist))
+            if key[1] == rid:
+                cosine[key] = 1.0 - float(dist)
+
+    def _english_query(self, query: str) -> np.ndarray | None:
+        """The English model's vector of an English question; None for another language or without the model."""
         english = self._memory.english
-        if english is None or not same or not any(key in packed for key in pool):
-            return []
+        if english is None:
+            return None
         from crew.retrieval.stemming import language_of
 
-        if language_of(query) != en.LANGUAGE:
+        return english.embed_query(query) if language_of(query) == en.LANGUAGE else None
+
+    def _english_ranking(self, pool: list[tuple[Kind, str]], packed: dict[tuple[Kind, str], str],
+                         query: np.ndarray | None) -> list[tuple[Kind, str]]:
+        """The pool's English chunks (`packed`: their English vectors, kept as their rows were read) ranked
+        by the English model's vector of the question (`_english_query`); [] without one."""
+        if query is None or not any(key in packed for key in pool):
             return []
-        vector = english.embed_query(query)
-        scores = {key: en.similarity(packed[key], vector) for key in pool if key in packed}
+        scores = {key: en.similarity(packed[key], query) for key in pool if key in packed}
         return sorted(scores, key=lambda key: scores[key], reverse=True)
 
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
@@ -528,7 +555,7 @@ class WorkspaceMemory:
                 found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
                 if english is not None:
                     _keep_english(english, (kind, cid), meta)
-                if vector is not None and cosine is not None:
+                if vector is not None and cosine is not None and (kind, cid) not in cosine:
                     cosine[(kind, cid)] = float(np.dot(np.asarray(res["embeddings"][i], dtype=np.float32), vector))
 
 

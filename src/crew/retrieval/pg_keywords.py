@@ -114,7 +114,8 @@ class PgKeywordIndex:
     def prepare(self, collection: str, query: str) -> PgKeywordQuery | None:
         """Turn a query into the phrases to run and their idf (None when no word of it is in the index).
 
-        Words nobody uses are dropped; past the postings budget the commonest words are too (as FTS5's).
+        Words nobody uses are dropped; past the postings budget the commonest words are too, all of them when
+        the rarest is past it alone (as FTS5's).
         """
         terms = query_terms(query)
         if not terms:
@@ -138,7 +139,7 @@ class PgKeywordIndex:
             kept: list[tuple[str, int]] = []
             postings = 0
             for freq, phrase in scored[:MAX_TERMS]:
-                if kept and (postings + freq > POSTINGS_BUDGET or freq > total / 2):
+                if postings + freq > POSTINGS_BUDGET or (kept and freq > total / 2):
                     break
                 kept.append((phrase, freq))
                 postings += freq

@@ -56,6 +56,7 @@ def _identifier():
     return identifier
 
 
+@lru_cache(maxsize=1024)  # a search asks it of the same question four times
 def language_of(text: str) -> str:
     """The language code of a text, "en" or "es" ("en" for text with no letters to tell by)."""
     return _identifier().classify(text[:2000])[0] if WORD.search(text) else "en"

@@ -60,6 +60,11 @@ def is_window(record_id: str) -> bool:
     return _MARK in record_id
 
 
+def chunk_of(record_id: str) -> str:
+    """The id of the chunk a row stands for: its own, or its window's chunk's."""
+    return record_id.split(_MARK, 1)[0]
+
+
 def rows(ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
          embed: Embed, english: Embed | None = None) -> tuple[list[str], np.ndarray, list[str | None], list[dict[str, Any]]]:
     """The Chroma rows for chunks: each chunk's own row (with its text), then its windows' rows (vectors
