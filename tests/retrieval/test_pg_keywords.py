@@ -247,14 +247,53 @@ def test_schema_is_created_once_when_two_instances_start_together(postgres_serve
         t.join()
     try:
         assert errors == []
-        assert sorted(i.migrations_applied for i in opened) == [0, 0, 0, 2]  # alembic's 0001 and 0002, once
+        assert sorted(i.migrations_applied for i in opened) == [0, 0, 0, 3]  # alembic's 0001 to 0003, once
         import psycopg
 
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
     finally:
         for i in opened:
             i.close()
+
+
+def test_keyword_rows_written_before_0003_are_rewritten_with_their_tsvector_in_the_row(postgres_server):
+    """Revision 0003 keeps the tsvector in the row (STORAGE MAIN) and rewrites the rows already there: their
+    tsvectors are generated again, and the BM25 statistics the triggers keep come out the same."""
+    import psycopg
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from crew.storage.postgres import _alembic
+
+    url = postgres_server.create_database(f"kw_0002_{uuid.uuid4().hex[:8]}")
+    config, _ = _alembic()
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url), poolclass=NullPool)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    engine.dispose()
+    with psycopg.connect(url, autocommit=True) as conn:  # rows as a Crew at 0002 wrote them
+        conn.execute("INSERT INTO crew_keyword_chunks (collection, chunk_id, doc_id, stems, length)"
+                     " SELECT 'c', 'n-' || i, 'n', 'heron kestrel note ' || i || repeat(' word' || i, 300), 303"
+                     " FROM generate_series(1, 40) AS i")
+        stats = conn.execute("SELECT * FROM crew_keyword_stats ORDER BY 1").fetchall()
+        terms = conn.execute("SELECT * FROM crew_keyword_terms ORDER BY 1, 2").fetchall()
+        assert conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'crew_keyword_chunks'::regclass"
+                            " AND attname = 'tsv'").fetchone() == ("x",)
+    index = PgKeywordIndex(url)
+    try:
+        assert index.migrations_applied == 1
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'crew_keyword_chunks'::regclass"
+                                " AND attname = 'tsv'").fetchone() == ("m",)
+            assert conn.execute("SELECT * FROM crew_keyword_stats ORDER BY 1").fetchall() == stats
+            assert conn.execute("SELECT * FROM crew_keyword_terms ORDER BY 1, 2").fetchall() == terms
+            assert conn.execute("SELECT count(*) FROM crew_keyword_chunks WHERE tsv @@ 'word7'::tsquery").fetchone() == (1,)
+        assert [cid for cid, _ in index.rank(index.prepare("c", "kestrel word12"), 3)[0]][0] == "n-12"
+    finally:
+        index.close()
 
 
 def test_unreachable_database_names_the_setting_and_masks_the_password(postgres_server):

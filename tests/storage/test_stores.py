@@ -250,7 +250,7 @@ def test_instances_starting_together_on_an_empty_database_create_the_schema_once
     import psycopg
 
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
         # An older Crew (hand-rolled migrations) finds its stores past the version it knows and refuses to start.
         fence = dict(conn.execute("SELECT component, version FROM crew_schema").fetchall())
     assert fence == {c: 2 for c in ("chats", "traces", "documents", "keywords", "originals")}
@@ -289,7 +289,7 @@ def test_a_database_made_before_alembic_is_stamped_not_created_again(tmp_path, p
     finally:
         stores.close()
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
         triggers = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crew_keyword_stats_%'").fetchone()
     assert triggers == (3,)
 
@@ -320,7 +320,7 @@ def test_a_schema_from_a_newer_crew_is_refused_with_what_to_do(tmp_path, postgre
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
         conn.execute("INSERT INTO alembic_version VALUES ('9999')")
-    with pytest.raises(DatabaseError, match="revision 9999, newer than this Crew's 0002: upgrade Crew"):
+    with pytest.raises(DatabaseError, match="revision 9999, newer than this Crew's 0003: upgrade Crew"):
         open_stores(Settings(data_dir=tmp_path, database_url=url))
     with psycopg.connect(url) as conn:  # nothing was created beside it
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}

@@ -465,8 +465,11 @@ class WorkspaceMemory:
         if stale is not None:
             stale.result()  # before the collections are used: the check may put a new empty one in an old one's place
         if vector is not None:
-            for kind in kinds:
-                self._nearest(kind, vector, n_vector, bool(held[kind]), cosine, closest)
+            # One query per kind, side by side (each a round trip to a Chroma server).
+            nearest = [threads.submit(self._nearest, kind, vector, n_vector, bool(held[kind])) for kind in kinds[1:]]
+            for own, best in [self._nearest(kinds[0], vector, n_vector, bool(held[kinds[0]]))] + [f.result() for f in nearest]:
+                cosine.update(own)
+                closest.update(best)
         # The keyword index ranks its own finds and gives its opinion of the vector finds in one pass, while the
         # vector finds are read here.
         ranking = {kind: threads.submit(keywords.rank, prepared[kind].result(), n_keyword, held[kind],
@@ -511,18 +514,21 @@ class WorkspaceMemory:
         top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
-    def _nearest(self, kind: Kind, vector: np.ndarray, n: int, held: bool, cosine: dict, closest: dict) -> None:
-        """The chunks of one kind nearest a query vector, met as themselves or through one of their windows: into
-        `closest` their best similarity, into `cosine` a chunk's own when its row was met. Only distances are
-        asked (a window's id names its chunk): the chunks are read afterwards, once each."""
+    def _nearest(self, kind: Kind, vector: np.ndarray, n: int, held: bool) -> tuple[dict, dict]:
+        """The chunks of one kind nearest a query vector, met as themselves or through one of their windows: a
+        chunk's own similarity when its row was met, and the better of it and its best window's. Only distances
+        are asked (a window's id names its chunk): the chunks are read afterwards, once each."""
         # A chunk comes back as itself or as any of its ~5 windows: ask for enough rows to see as many chunks.
         wanted = (2 * n if held else n) * WINDOW_ROWS
         res = self._col(kind).query(query_embeddings=[vector], n_results=wanted, include=["distances"])
+        own: dict[tuple[Kind, str], float] = {}
+        best: dict[tuple[Kind, str], float] = {}
         for rid, dist in zip(res["ids"][0], res["distances"][0]):
             key = (kind, windows.chunk_of(rid))
-            closest[key] = max(closest.get(key, -1.0), 1.0 - float(dist))
+            best[key] = max(best.get(key, -1.0), 1.0 - float(dist))
             if key[1] == rid:
-                cosine[key] = 1.0 - float(dist)
+                own[key] = 1.0 - float(dist)
+        return own, best
 
     def _english_query(self, query: str) -> np.ndarray | None:
         """The English model's vector of an English question; None for another language or without the model."""
@@ -545,12 +551,18 @@ class WorkspaceMemory:
     def _fetch(self, found: dict[tuple[Kind, str], Hit], keys: list[tuple[Kind, str]],
                vector: np.ndarray | None = None, cosine: dict | None = None,
                english: dict[tuple[Kind, str], str] | None = None) -> None:
-        """Load keyword-only finds from Chroma (the source of truth), with their similarity when asked
-        (and their English vectors into `english`)."""
-        for kind in {kind for kind, _ in keys}:
-            ids = [cid for kd, cid in keys if kd == kind]
-            include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
-            res = self._col(kind).get(ids=ids, include=include)
+        """Read chunks from Chroma (the source of truth) into `found`, with their similarity to `vector` into
+        `cosine` when not known yet, and their English vectors into `english`."""
+        if not keys:
+            return
+        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+        kinds = list(dict.fromkeys(kind for kind, _ in keys))
+
+        def get(kind: Kind) -> dict:
+            return self._col(kind).get(ids=[cid for kd, cid in keys if kd == kind], include=include)
+
+        others = [self._memory.threads().submit(get, kind) for kind in kinds[1:]]  # side by side, as the queries
+        for kind, res in zip(kinds, [get(kinds[0])] + [f.result() for f in others]):
             for i, (cid, text, meta) in enumerate(zip(res["ids"], res["documents"], res["metadatas"])):
                 found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
                 if english is not None:
