@@ -108,6 +108,7 @@ def postgres_keywords(memory, ranking: str):
     sys.path.insert(0, str(HERE.parent))  # the repository, for tests/postgres.py
     from tests.postgres import PostgresServer
 
+    from crew.retrieval import windows
     from crew.retrieval.pg_keywords import PgKeywordIndex
 
     with PostgresServer() as server:
@@ -119,8 +120,11 @@ def postgres_keywords(memory, ranking: str):
                 col = memory.client.get_collection(col.name)
                 for start in range(0, col.count(), 2000):
                     got = col.get(include=["documents", "metadatas"], limit=2000, offset=start)
+                    # Window rows (crew.retrieval.windows) are vectors of a chunk, never keyword rows: indexed as
+                    # empty texts they tripled the row count and skewed BM25's idf and mean length.
                     index.add(col.name, [(cid, str((meta or {}).get("doc_id", "")), text or "")
-                                         for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
+                                         for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+                                         if not windows.is_window(cid)])
                 say(f"postgres keywords: {col.name}: {index.count(col.name)} chunks copied from Chroma")
             yield index
         finally:
