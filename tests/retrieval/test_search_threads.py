@@ -50,3 +50,35 @@ def test_the_keyword_query_is_prepared_while_the_question_is_embedded(tmp_path, 
     assert waiting.saw == [True]
     assert keywords.threads and all(name.startswith("crew-search") for name in keywords.threads)
     assert hits[0].doc_id == "b" and hits[0].page == 2
+
+
+def test_searches_go_on_while_other_workspaces_get_their_first_keyword_tables(tmp_path):
+    """A new workspace's keyword tables change the file's schema; a search reading on another connection then
+    reconnects its FTS5 tables, which can fail for a moment ("vtable constructor failed"): it reads again."""
+    keywords = KeywordIndex(tmp_path / "keywords.sqlite")
+    for n in range(3):
+        keywords.add(f"crew_documents_w{n}", [(f"a-{i:06d}", "a", f"Kestrels nest in tower {i} with herons.")
+                                              for i in range(30)])
+    errors: list[str] = []
+    done = threading.Event()
+
+    def search(n: int) -> None:
+        while not done.is_set():
+            try:
+                best, _ = keywords.rank(keywords.prepare(f"crew_documents_w{n % 3}", "kestrels herons"), 3)
+                assert len(best) == 3
+            except Exception as exc:  # what the test reports
+                errors.append(repr(exc))
+
+    def new_workspaces() -> None:
+        for n in range(150):
+            keywords.prepare(f"crew_findings_new{n}", "anything")  # makes the workspace's tables
+        done.set()
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(6)] + [threading.Thread(target=new_workspaces)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keywords.close()
+    assert errors == []

@@ -133,7 +133,7 @@ class KeywordIndex(SqlStore):
                    f' INSERT INTO "{t}"(rowid, text) VALUES (new.rowid, new.text); END')
             db.run(f'CREATE TRIGGER IF NOT EXISTS "{t}_ad" AFTER DELETE ON "{t}_rows" BEGIN'
                    f' INSERT INTO "{t}"("{t}", rowid, text) VALUES (\'delete\', old.rowid, old.text); END')
-            self._ready.add(collection)
+        self._ready.add(collection)  # once committed: other threads read on connections of their own
         return t
 
     def add(self, collection: str, rows: Iterable[tuple[str, str, str]]) -> None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 BUSY_TIMEOUT_MS = 30_000
+SCHEMA_RETRIES = 5
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -93,9 +95,21 @@ class SqlStore:
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Run a query and return all its rows, read before the connection is let go."""
         if self._parallel:
-            return self._guard(lambda: self._reader().execute(sql, args).fetchall())
+            return self._guard(self._read, sql, args)
         with self._lock:
             return self._guard(lambda: self._conn.execute(sql, args).fetchall())
+
+    def _read(self, sql: str, args: Sequence[Any]) -> list[sqlite3.Row]:
+        for attempt in range(SCHEMA_RETRIES):
+            try:
+                return self._reader().execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                # Another connection changed the schema (a workspace's first keyword tables), and this one,
+                # loading it again, failed to reconnect an FTS5 table it uses: a moment later it succeeds.
+                if not str(exc).startswith("vtable constructor failed") or attempt == SCHEMA_RETRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's own reading connection (opened on its first read, closed with the store)."""
