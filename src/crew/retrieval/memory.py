@@ -213,6 +213,12 @@ class Memory:
                 self._threads = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="crew-search")
             return self._threads
 
+    def side_by_side(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """`fn` of each item, the first on the caller's thread and the others on the memory's (each a round
+        trip to a Chroma server, say); results in the items' order."""
+        others = [self.threads().submit(fn, item) for item in items[1:]]
+        return [fn(items[0])] + [f.result() for f in others] if items else []
+
     @property
     def model_id(self) -> str:
         return model_id_of(self.embedder, self.english)
@@ -465,9 +471,8 @@ class WorkspaceMemory:
         if stale is not None:
             stale.result()  # before the collections are used: the check may put a new empty one in an old one's place
         if vector is not None:
-            # One query per kind, side by side (each a round trip to a Chroma server).
-            nearest = [threads.submit(self._nearest, kind, vector, n_vector, bool(held[kind])) for kind in kinds[1:]]
-            for own, best in [self._nearest(kinds[0], vector, n_vector, bool(held[kinds[0]]))] + [f.result() for f in nearest]:
+            for own, best in self._memory.side_by_side(
+                    lambda kind: self._nearest(kind, vector, n_vector, bool(held[kind])), list(kinds)):
                 cosine.update(own)
                 closest.update(best)
         # The keyword index ranks its own finds and gives its opinion of the vector finds in one pass, while the
@@ -553,16 +558,13 @@ class WorkspaceMemory:
                english: dict[tuple[Kind, str], str] | None = None) -> None:
         """Read chunks from Chroma (the source of truth) into `found`, with their similarity to `vector` into
         `cosine` when not known yet, and their English vectors into `english`."""
-        if not keys:
-            return
         include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
         kinds = list(dict.fromkeys(kind for kind, _ in keys))
 
         def get(kind: Kind) -> dict:
             return self._col(kind).get(ids=[cid for kd, cid in keys if kd == kind], include=include)
 
-        others = [self._memory.threads().submit(get, kind) for kind in kinds[1:]]  # side by side, as the queries
-        for kind, res in zip(kinds, [get(kinds[0])] + [f.result() for f in others]):
+        for kind, res in zip(kinds, self._memory.side_by_side(get, kinds)):
             for i, (cid, text, meta) in enumerate(zip(res["ids"], res["documents"], res["metadatas"])):
                 found[(kind, cid)] = _hit(kind, cid, text, meta, 0.0)
                 if english is not None:

@@ -100,16 +100,16 @@ class SqlStore:
             return self._guard(lambda: self._conn.execute(sql, args).fetchall())
 
     def _read(self, sql: str, args: Sequence[Any]) -> list[sqlite3.Row]:
-        for attempt in range(SCHEMA_RETRIES):
+        for attempt in range(1, SCHEMA_RETRIES):
             try:
                 return self._reader().execute(sql, args).fetchall()
             except sqlite3.OperationalError as exc:
                 # Another connection changed the schema (a workspace's first keyword tables), and this one,
                 # loading it again, failed to reconnect an FTS5 table it uses: a moment later it succeeds.
-                if not str(exc).startswith("vtable constructor failed") or attempt == SCHEMA_RETRIES - 1:
+                if not str(exc).startswith("vtable constructor failed"):
                     raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+                time.sleep(0.01 * attempt)
+        return self._reader().execute(sql, args).fetchall()
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's own reading connection (opened on its first read, closed with the store)."""
