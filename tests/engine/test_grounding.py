@@ -8,6 +8,7 @@ import json
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
 from crew.grounding.extractive import extract, relevance
+from crew.grounding.names import names_in, unmentioned
 from crew.grounding.settle import Thresholds, settle
 from crew.grounding.support import check, is_furniture, sentences, support
 from tests.servers import run_cli
@@ -108,6 +109,44 @@ def test_settle_says_not_found_in_the_language_of_the_question():
     assert settled.kind == "not_found"
     assert settled.answer.startswith("Los documentos no responden a esta pregunta.")
     assert settled.sentences == []
+
+
+def test_the_names_a_question_asks_about():
+    assert names_in("¿Cómo monto una VPN con WireGuard entre mi portátil y Amazon EC2?") == ["VPN", "WireGuard", "Amazon", "EC2"]
+    assert names_in("What tool turns a Rust crate from crates.io into a package with tag2upload?") == [
+        "Rust", "crates.io", "tag2upload"]
+    assert names_in("How do I upgrade with do-release-upgrade and enable EPEL?") == ["do-release-upgrade", "EPEL"]
+    # Not names: a capital that opens a sentence, a short capitalised word, a path given as an example, a unit.
+    assert names_in("Is it OK to check a disk? How do I mount /dev/sda3 on a 64-bit system?") == []
+    assert names_in("¿Dónde está? Dime cómo se hace. ¿Y cuánto tarda?") == []
+
+
+def test_a_name_is_mentioned_whatever_its_case_accents_or_hyphens():
+    passages = ["Configure the WIREGUARD interface.", "Ejecute do release upgrade en Ubuntu.", "Haga una NMU."]
+    assert unmentioned("How do I set up WireGuard, do-release-upgrade and Ubuntu?", passages) == []
+    assert unmentioned("¿Quién puede hacer NMUs en Ubuntu?", passages) == []
+    assert unmentioned("What does dict.get return?", ["get(key, default=None): Return the value for key."]) == []
+    assert unmentioned("How do I read pyproject.toml?", ["Read the project file."]) == ["pyproject.toml"]
+    assert unmentioned("How do I set up WireGuard with Podman and Amazon EC2?", passages) == ["Podman", "Amazon", "EC2"]
+
+
+def test_settle_says_not_found_when_no_passage_names_what_was_asked_about():
+    # The passage is close in meaning (similarity far above the threshold) and shares the question's words,
+    # but it is about another VPN: quoting it would answer another question.
+    vpn = "To set up a VPN between two machines, install openvpn and copy the key to both ends."
+    for question, language, mark in [("How do I set up a VPN with WireGuard between two machines?", "English",
+                                      "None of the passages found mentions “WireGuard”."),
+                                     ("¿Cómo monto una VPN con WireGuard y Tailscale entre dos máquinas?", "Spanish",
+                                      "Ninguno de los pasajes encontrados menciona «WireGuard» ni «Tailscale».")]:
+        settled = settle(question, [ev(vpn, similarity=0.9)], ["Install openvpn [1]."], language)
+        assert settled.kind == "not_found"
+        first = settled.answer.splitlines()[0]
+        assert mark in first and first.endswith(":"), first
+    # The same question on a passage that does name it is answered.
+    wg = vpn.replace("openvpn", "wireguard")
+    settled = settle("How do I set up a VPN with WireGuard between two machines?", [ev(wg, similarity=0.9)],
+                     ["To set up a VPN between two machines, install wireguard [1]."], "English")
+    assert settled.kind == "written"
 
 
 # Whole turns ---------------------------------------------------------------------------------------

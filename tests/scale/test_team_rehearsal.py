@@ -120,12 +120,16 @@ def test_two_hosts_share_a_postgres_and_a_chroma_server(tmp_path, postgres_serve
         expect(main_b.get_by_role("button", name="[1] heron-report.md").last).to_be_visible()
         page_b.screenshot(path=tmp_path / "b_carried_on.png")
 
-    # B carried A's turn on from A's checkpoint: the plan was made once, by A; B researched and wrote.
+    # B carried A's turn on from A's checkpoint: the plan was made once, by A, and B started again only the step A
+    # was in when it was killed. Which step that is depends on how long B's checks above took (A's calls take 6 s):
+    # on a loaded machine A was seen reaching the critic.
     done = chats.turn(workspace, turn.turn_id)
     chats.close()
     assert done.status == "done" and "3 March" in done.answer
     started = [e["agent"] for e in done.events if e["kind"] == "step_started"]
-    assert started.count("coordinator") == 1 and started[-2:] == ["writer", "critic"], started
+    steps = [s for i, s in enumerate(started) if i == 0 or s != started[i - 1]]
+    assert started.count("coordinator") == 1 and steps == ["coordinator", "researcher", "writer", "critic"], started
+    assert len(started) - len(steps) <= 1, started  # at most the interrupted step ran twice
     assert [c["source"] for c in done.citations] == ["heron-report.md"]
     for name in ("a", "b"):
         assert (tmp_path / name).is_dir(), name

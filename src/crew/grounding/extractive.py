@@ -34,8 +34,23 @@ def lead(language: str | None) -> str:
     return LEADS.get(language or "", LEADS["English"])
 
 
-def not_found_line(language: str | None) -> str:
-    return NOT_FOUND.get(language or "", NOT_FOUND["English"])
+UNMENTIONED = {
+    "Spanish": ("Ninguno de los pasajes encontrados menciona {names}.", "«{}»", " ni "),
+    "English": ("None of the passages found mentions {names}.", "“{}”", " or "),
+}
+
+
+def not_found_line(language: str | None, names: Sequence[str] = ()) -> str:
+    """The line that opens a "not found" answer; with `names`, it says which of the question's names no passage
+    mentions (crew.grounding.names)."""
+    line = NOT_FOUND.get(language or "", NOT_FOUND["English"])
+    if not names:
+        return line
+    sentence, quote, last = UNMENTIONED.get(language or "", UNMENTIONED["English"])
+    quoted = [quote.format(name) for name in names]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + last + quoted[-1]
+    first, rest = line.split(". ", 1)
+    return f"{first}. {sentence.format(names=listed)} {rest}"
 
 
 @dataclass(frozen=True)

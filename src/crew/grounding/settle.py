@@ -13,6 +13,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from crew.grounding.extractive import Similarity, extract, not_found_line, relevance, render
+from crew.grounding.names import unmentioned
 from crew.settings import Settings
 from crew.engine.state import Evidence, SentenceCheck, source_label
 from crew.grounding.support import check
@@ -60,10 +61,14 @@ def similarity_of(embedder: Any) -> Similarity:
 
 
 def relevant(goal: str, evidence: Sequence[Evidence], thresholds: Thresholds) -> bool:
-    """Whether any passage is close enough to the question to answer it."""
+    """Whether any passage is close enough to the question to answer it, and the passages name what it asks
+    about (crew.grounding.names)."""
     if not evidence:
         return False
-    words, meaning = relevance(goal, [e["text"] for e in evidence], [e.get("similarity", 0.0) for e in evidence])
+    texts = [e["text"] for e in evidence]
+    if unmentioned(goal, texts):
+        return False
+    words, meaning = relevance(goal, texts, [e.get("similarity", 0.0) for e in evidence])
     return words >= thresholds.relevance_words or meaning >= thresholds.relevance_meaning
 
 
@@ -71,8 +76,8 @@ def _cited(text_sentences: Sequence[SentenceCheck]) -> list[int]:
     return sorted({n for s in text_sentences for n in s["citations"]})
 
 
-def not_found(evidence: Sequence[Evidence], language: str | None) -> Settled:
-    lines = [not_found_line(language)]
+def not_found(evidence: Sequence[Evidence], language: str | None, goal: str = "") -> Settled:
+    lines = [not_found_line(language, unmentioned(goal, [e["text"] for e in evidence]) if goal else ())]
     closest = list(evidence[:CLOSEST])
     for n, ev in enumerate(closest, 1):
         snippet = " ".join(ev["text"].split())
@@ -86,7 +91,7 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
            thresholds: Thresholds = Thresholds(), similarity: Similarity | None = None) -> Settled:
     """The answer a person sees: the supported part of the best draft, or quotes, or "not found"."""
     if not relevant(goal, evidence, thresholds):
-        return not_found(evidence, language)
+        return not_found(evidence, language, goal)
     passages = [e["text"] for e in evidence]
     reports = [check(draft, passages, thresholds.support) for draft in drafts]
     # The draft with the most supported sentences; the latest of equally good ones.
