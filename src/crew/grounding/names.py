@@ -12,7 +12,8 @@ A name is a word written as one: with an inner capital (WireGuard, PyTorch), let
 tag2upload), a dot, underscore or plus inside (crates.io, pyproject.toml), two hyphens or more
 (do-release-upgrade), three capitals or more (EPEL, GPU), or a capital that does not open a sentence
 (Fedora, Docker). A name is mentioned when the passages hold it, ignoring case and accents, or hold it
-with spaces for its hyphens, or in the singular, or (a dotted name) its last part. Paths ("/dev/sda3") are left out: a question often names one as an example.
+with spaces for its hyphens, or in the singular, or (a dotted name) its last part. Paths ("/dev/sda3") are
+left out: a question often names one as an example.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def _is_name(word: str, opens_sentence: bool) -> bool:
 def names_in(question: str) -> list[str]:
     """The names a question uses, in order, each once."""
     out: dict[str, None] = {}
+    end = None  # where the word before ended
     for match in _WORD.finditer(question):
-        before = question[: match.start()]
-        opens = not before.strip() or bool(_SENTENCE_END.search(before))
+        opens = end is None or bool(_SENTENCE_END.search(question[end : match.start()]))
         if _is_name(match.group(), opens):
-            out.setdefault(match.group().rstrip("."), None)
+            out.setdefault(match.group(), None)
+        end = match.end()
     return list(out)
 
 
