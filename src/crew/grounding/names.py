@@ -19,15 +19,12 @@ left out: a question often names one as an example.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Iterable
+
+from crew.grounding.support import fold
 
 _WORD = re.compile(r"[^\W_][\w.+\-/]*[^\W_]|[^\W_]")
 _SENTENCE_END = re.compile(r"[.!?¿¡:;]\s*$")
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
 
 def _is_name(word: str, opens_sentence: bool) -> bool:
@@ -60,7 +57,7 @@ def names_in(question: str) -> list[str]:
 def _spellings(name: str) -> set[str]:
     """How passages may write a name: as asked, hyphens as spaces, in the singular ("NMUs": "NMU"), and a dotted
     name by its last part."""
-    folded = _fold(name)
+    folded = fold(name)
     out = {folded, folded.replace("-", " ")}
     if len(folded) > 3 and folded.endswith("s"):
         out.add(folded[:-1])
@@ -72,5 +69,5 @@ def _spellings(name: str) -> set[str]:
 
 def unmentioned(question: str, passages: Iterable[str]) -> list[str]:
     """The question's names that none of the passages mentions."""
-    text = _fold(" ".join(passages))
+    text = fold(" ".join(passages))
     return [name for name in names_in(question) if not any(s in text for s in _spellings(name))]
