@@ -7,7 +7,7 @@ import json
 
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
-from crew.grounding.extractive import extract, relevance
+from crew.grounding.extractive import MAX_QUOTED, extract, relevance, units
 from crew.grounding.names import names_in, unmentioned
 from crew.grounding.settle import Thresholds, settle
 from crew.grounding.support import check, is_furniture, sentences, support
@@ -75,6 +75,62 @@ def test_prompt_echo_and_page_furniture_never_count_as_answer_text():
 def test_the_extractive_answer_quotes_the_sentence_that_answers():
     chosen = extract("How much caffeine does a cup of green tea have?", [TEA, BUILD])
     assert chosen[0].text == "A cup of green tea holds about 30 mg of caffeine." and chosen[0].n == 1
+
+
+# As pypdfium2 reads a page of the Spanish Debian reference (debian-reference.es.pdf, p. 53): prose wrapped at the
+# page's width, then a table whose rows have no end marks.
+WRAPPED = ("Si esta ejecutando un sistema con la distribución «inestable», no querrá usar las actualizaciones\n"
+           "automáticas ya que con toda seguridad el sistema se romperá en algún momento.\n"
+           "1.2.3. Permisos\n"
+           "chmod 600 foo el archivo existente «foo» únicamente tiene permisos de lectura y\n"
+           "escritura para el dueño (y no se permite la ejecución por nadie)\n"
+           "chmod 644 foo\n"
+           "hace que un archivo existente «foo» pueda ser leido por cualquiera,\n"
+           "que únicamente el dueño pueda escribir sobre él (y nadie puede\n"
+           "ejecutarlo)\n"
+           "chmod 755 foo hace que un archivo «foo» pueda ser leido por cualquiera y\n"
+           "modificado solo por el dueño (cualquiera puede ejecutarlo)")
+# A longer table of the same PDF (p. 88): rows of a command, its argument and what it does, and no full stop.
+TABLE = ("dpkg --audit auditoria del sistema referente a paquete instalados parcialmente\n"
+         "dpkg --configure -a configura todos los paquetes instalados parcialmente\n"
+         "apt-cache policy\nnombre_del_paquete_binario\n"
+         "muestra la versión, la prioridad y la información del repositorio de un\npaquete binario\n"
+         "apt-cache madison\nnombre_del_paquete\n"
+         "muestra la versión disponible y la informacion del repositorio de un\npaquete\n"
+         "apt-cache showsrc\nnombre_del_paquete_binario\n"
+         "muestra la información del paquete fuente que corresponde con el\npaquete binario")
+
+
+def test_a_sentence_the_page_wrapped_is_quoted_whole_and_a_heading_stays_apart():
+    got = units(WRAPPED)
+    assert got[0] == ("Si esta ejecutando un sistema con la distribución «inestable», no querrá usar las actualizaciones "
+                      "automáticas ya que con toda seguridad el sistema se romperá en algún momento.")
+    assert got[1] == "1.2.3. Permisos"
+
+
+def test_table_rows_without_end_marks_are_quoted_as_runs_of_lines():
+    got = units(TABLE)
+    assert "apt-cache policy nombre_del_paquete_binario muestra la versión, la prioridad y la información del " \
+           "repositorio de un" in got
+    assert all(len(u) <= 450 for u in got)
+    # A table short enough is one unit, its rows together.
+    assert any("chmod 644 foo hace que" in u and "chmod 755 foo" in u for u in units(WRAPPED))
+
+
+def test_the_quotes_name_the_command_and_stay_short():
+    chosen = extract("¿Con qué orden consigo que cualquiera pueda leer un archivo existente, que únicamente el dueño "
+                     "pueda escribir y que nadie lo ejecute?", [WRAPPED, BUILD])
+    assert "chmod 644 foo hace que un archivo existente «foo» pueda ser leido" in chosen[0].text
+    assert sum(len(c.text) for c in chosen) <= MAX_QUOTED
+    chosen = extract("¿Cómo veo desde qué repositorio y con qué prioridad se instalaría un paquete?", [TABLE])
+    assert "apt-cache policy" in " ".join(c.text for c in chosen)
+
+
+def test_the_best_unit_is_quoted_even_when_longer_than_the_budget():
+    long = "A cup of green tea holds about 30 mg of caffeine, " + "and more words follow in this sentence " * 6 + "."
+    chosen = extract("How much caffeine does a cup of green tea have?", [long], max_chars=120)
+    assert len(chosen) == 1 and chosen[0].text.startswith("A cup of green tea holds about 30 mg")
+    assert chosen[0].text.endswith(" …") and len(chosen[0].text) <= 122
 
 
 def test_relevance_sees_no_overlap_for_an_unrelated_question():

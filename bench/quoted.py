@@ -1,0 +1,165 @@
+"""The quoted (extractive) answer, measured without a model: what a turn answers when the writer's draft does
+not hold up, which on the embedded model is most turns (bench/RESULTS.md: 7 of 8).
+
+    PYTHONPATH=$PWD/src .venv/bin/python bench/quoted.py --data-dir DIR [--holdout] [--sets GLOB]
+
+For every labelled question the researcher's memory search runs on the question itself (the plan of one
+question, what the coordinator falls back to), and the turn's last step, `crew.grounding.settle.settle`, gets
+that evidence and no draft: the answer is quoted from the evidence or says "not found". Deterministic: the same
+data dir gives the same table. DIR is a data dir `bench/quality.py --data-dir DIR` ingested (or a new one: the
+sets' documents are ingested into it the same way).
+
+Figures over answerable questions (crew.evaluation.metrics' key-term matching): key terms in the answer;
+"in evidence", the share of key terms the passages hold at all (what any quoting could reach); right page
+cited; wrongly said "not found"; and over the questions the documents do not answer, rightly said "not
+found". Baseline in the same run: the first sentences of the best passages ("lead"), as many as the answer
+quotes, cited the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from quality import OUT, fmt, ingest, say, set_files, set_files_of, set_name, workspace_of
+
+from crew.engine.service import Crew
+from crew.engine.state import Evidence
+from crew.engine.tools.search_memory import search_memory
+from crew.evaluation.metrics import key_terms_found, language_group, right_place
+from crew.evaluation.questions import parse_questions
+from crew.grounding import extractive
+from crew.grounding.settle import Thresholds, settle, similarity_of
+from crew.grounding.support import sentences
+from crew.settings import ROLES, Settings
+
+
+def evidence_of(hits) -> list[Evidence]:
+    return [Evidence(text=h.text, source=h.source, page=h.page, place=h.place, url=h.url, chunk_id=h.chunk_id,
+                     kind=h.kind, score=h.score, similarity=h.similarity, question=1, rank=i)
+            for i, h in enumerate(hits)]
+
+
+def lead_answer(evidence: list[Evidence], count: int) -> tuple[str, list[int]]:
+    """The baseline: the first quotable sentence of each best passage in turn, `count` in all."""
+    quotable = {text for text, _ in extractive.candidates([e["text"] for e in evidence])}
+    chosen: list[tuple[str, int]] = []
+    for n, e in enumerate(evidence, 1):
+        first = next((t for t, _ in sentences(e["text"]) if t in quotable), None)
+        if first:
+            chosen.append((first, n))
+        if len(chosen) == count:
+            break
+    return "\n".join(f"“{t}” [{n}]" for t, n in chosen), [n for _, n in chosen]
+
+
+def rate(found: list[str], terms: tuple[str, ...]) -> float:
+    return len(found) / len(terms)
+
+
+def one(crew: Crew, workspace: str, question, k: int, language_of) -> dict:
+    memory = crew.memory.workspace(workspace)
+    hits = search_memory(memory, question.text, k=k).hits or []
+    evidence = evidence_of(hits)
+    settled = settle(question.text, evidence, [], language_of(question.text), Thresholds(),
+                     similarity_of(memory.memory.embedder))
+    cited = [evidence[n - 1] for n in settled.cited if 1 <= n <= len(evidence)]
+    row = {"question": question.text, "kind": settled.kind, "answerable": question.answerable,
+           "chars": sum(len(s["text"]) for s in settled.sentences)}
+    if not question.answerable:
+        return row
+    terms = tuple(question.terms)
+    lead, lead_cited = lead_answer(evidence, max(1, len(settled.sentences)) if settled.kind == "extractive" else 3)
+    row.update(
+        terms=rate(key_terms_found(settled.answer, terms), terms) if terms else None,
+        evidence_terms=rate(key_terms_found(" ".join(e["text"] for e in evidence), terms), terms) if terms else None,
+        lead_terms=rate(key_terms_found(lead, terms), terms) if terms else None,
+        page_cited=any(right_place(e["source"], e["page"], question) for e in cited),
+        page_in_evidence=any(right_place(e["source"], e["page"], question) for e in evidence),
+        lead_page_cited=any(right_place(evidence[n - 1]["source"], evidence[n - 1]["page"], question)
+                            for n in lead_cited),
+    )
+    return row
+
+
+def mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else None
+
+
+def summary(rows: list[dict]) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    un = [r for r in rows if not r["answerable"]]
+    said = [r for r in ans if r["kind"] != "not_found"]
+    return {
+        "answerable": len(ans), "unanswerable": len(un),
+        "terms": mean(r["terms"] for r in said), "lead_terms": mean(r["lead_terms"] for r in said),
+        "evidence_terms": mean(r["evidence_terms"] for r in said),
+        "page_cited": mean(float(r["page_cited"]) for r in said),
+        "lead_page_cited": mean(float(r["lead_page_cited"]) for r in said),
+        "page_in_evidence": mean(float(r["page_in_evidence"]) for r in said),
+        "chars": mean(r["chars"] for r in said),
+        "nf_answerable": mean(float(r["kind"] == "not_found") for r in ans),
+        "nf_unanswerable": mean(float(r["kind"] == "not_found") for r in un),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", help="glob of question files (default bench/sets/*.tune.txt)")
+    p.add_argument("--holdout", action="store_true", help="the *.holdout.txt sets (figures only: do not tune on them)")
+    p.add_argument("--data-dir", type=Path, required=True, help="the workspaces (ingested here if empty)")
+    p.add_argument("--rows", type=Path, default=None, help="per-question rows (default bench/out/quoted-<part>.json)")
+    a = p.parse_args()
+
+    from corpus import fresh_lines  # bench/corpus.py
+
+    from crew.models.language import detect
+
+    settings = Settings(data_dir=a.data_dir, model="fake", web_search=False, **{f"model_{r}": None for r in ROLES})
+    crew = Crew.from_settings(settings)
+    by_set: dict[str, list[dict]] = {}
+    for path in set_files(a.sets, a.holdout):
+        name = set_name(path)
+        workspace = workspace_of(name)
+        if not crew.documents(workspace):
+            ingest(crew, workspace, set_files_of(path))
+        questions = parse_questions(path.read_bytes(), path.name)
+        fresh = fresh_lines(path)
+        by_set[name] = []
+        for i, q in enumerate(questions, 1):
+            say(f"{name} [{i}/{len(questions)}] {q.text[:80]}")
+            row = one(crew, workspace, q, settings.top_k, detect)
+            row["lang"] = language_group(q.language, q.source_language) or "?"
+            row["fresh"] = q.line in fresh
+            by_set[name].append(row)
+
+    OUT.mkdir(exist_ok=True)
+    rows_path = a.rows or OUT / f"quoted-{'holdout' if a.holdout else 'tune'}.json"
+    rows_path.write_text(json.dumps(by_set, ensure_ascii=False, indent=1))
+
+    everything = [r for rows in by_set.values() for r in rows]
+    groups = {name: rows for name, rows in by_set.items()}
+    for lang in sorted({r["lang"] for r in everything}):
+        groups[f"all {lang}"] = [r for r in everything if r["lang"] == lang]
+    groups["fresh"] = [r for r in everything if r["fresh"]]
+    groups["all"] = everything
+    head = ["group", "answerable", "terms quoted", "terms lead", "ratio", "terms in evidence", "page cited",
+            "page cited lead", "page in evidence", "quoted chars", "nf answerable", "nf not in docs"]
+    print("| " + " | ".join(head) + " |")
+    print("| " + " | ".join("---" for _ in head) + " |")
+    for name, rows in groups.items():
+        s = summary(rows)
+        ratio = s["terms"] / s["lead_terms"] if s["terms"] is not None and s["lead_terms"] else None
+        print("| " + " | ".join([name, str(s["answerable"]), fmt(s["terms"]), fmt(s["lead_terms"]), fmt(ratio),
+                                 fmt(s["evidence_terms"]), fmt(s["page_cited"]), fmt(s["lead_page_cited"]),
+                                 fmt(s["page_in_evidence"]), f"{s['chars']:.0f}" if s["chars"] else "-", fmt(s["nf_answerable"]),
+                                 f"{fmt(s['nf_unanswerable'])} of {s['unanswerable']}"]) + " |")
+    say(f"rows: {rows_path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
