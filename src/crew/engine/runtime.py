@@ -19,10 +19,11 @@ from crew.retrieval.memory import WorkspaceMemory
 from crew.redact import redact
 from crew.engine.tools import ToolResult
 from crew.grounding.settle import Thresholds
+from crew.settings import Settings
 
 if TYPE_CHECKING:
     from crew.engine.agents.researcher import WebTools
-    from crew.settings import Role, Settings
+    from crew.settings import Role
 
 Emit = Callable[[Event], None]
 T = TypeVar("T")
@@ -85,9 +86,9 @@ def new_id() -> str:
 class Policy:
     """The knobs of one turn that the graph's nodes and routes read (from that turn's settings)."""
 
-    top_k: int = 4
-    research_steps: int = 2
-    max_revisions: int = 2
+    top_k: int = Settings.model_fields["top_k"].default
+    research_steps: int = Settings.model_fields["research_steps"].default
+    max_revisions: int = Settings.model_fields["max_revisions"].default
     grounded: Thresholds | None = None  # None: the writer's draft as written (free generation)
     support_threshold: float = Thresholds().support
 
