@@ -67,7 +67,31 @@ def test_real_pdf_phrase_is_found_on_its_page_by_keywords(store, maint_guide):
     res = store.ingest("maint-guide.es.pdf", maint_guide, chunk_size=800, chunk_overlap=120)
     assert res.status == "ok" and res.pages == 69, res.error
     hits = store.ws().search("intenta compilar y ejecutar el programa", k=3, mode="keyword")
-    assert hits and hits[0].page == 16 and hits[0].cite() == "maint-guide.es.pdf, p. 16"
+    assert hits and hits[0].page == 16
+    assert hits[0].cite() == "maint-guide.es.pdf, p. 16 · 2.4. Métodos de compilación simple"
+
+
+def test_real_pdf_pages_stand_under_their_outline_headings(maint_guide):
+    """The guide's outline says "Configurar dh_make" starts on page 18, and so does "Paquete no nativo Debian
+    inicial"; the page prints them numbered. Each chunk takes the heading in effect at its middle."""
+    from crew.documents.ingest import chunk_sections
+
+    parsed = parse("maint-guide.es.pdf", maint_guide)
+    page = next(s for s in parsed.sections if s.page == 18)
+    assert page.heading == "Primeros pasos > 2.6. Nombre del paquete y versión"  # where page 18 starts
+    assert [line for line, _ in page.marks] == ["2.7. Configurar dh_make", "2.8. Paquete no nativo Debian inicial"]
+    chunks = [c for c in chunk_sections(parsed.sections, "d", "maint-guide.es.pdf", 800, 120, "h") if c.page == 18]
+    assert chunks[0].text.startswith("2.7. Configurar dh_make") and chunks[0].extra["heading"].endswith("2.7. Configurar dh_make")
+    assert chunks[-1].extra["heading"].endswith("2.8. Paquete no nativo Debian inicial")
+    assert sum(1 for s in parsed.sections if s.heading) >= 60  # of 69 pages: the cover and contents stand under none
+
+
+def test_real_pdf_citation_names_the_section(store, maint_guide):
+    res = store.ingest("maint-guide.es.pdf", maint_guide, chunk_size=800, chunk_overlap=120)
+    assert res.status == "ok", res.error
+    hit = store.ws().search("DEBEMAIL DEBFULLNAME", k=1, mode="keyword")[0]
+    assert hit.cite() == "maint-guide.es.pdf, p. 18 · 2.7. Configurar dh_make"
+    assert hit.page == 18  # the page stays what the eval and the viewer count
 
 
 BODIES = [

@@ -23,6 +23,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from crew.faults import leaves_storage_unusable
 from crew.retrieval.memory import Chunk, WorkspaceMemory
 from crew.documents.parsers import IngestError, ParseOptions, Section, file_format, parse
+from crew.documents.parsers.outline import heading_at
 from crew.settings import APP_DIR, Settings, default_of
 
 if TYPE_CHECKING:
@@ -160,17 +161,23 @@ def chunk_sections(sections: list[Section], doc_id: str, source: str, size: int,
         pieces = [section.text] if keep_whole else splitter.split_text(section.text)
         if tokens is not None and max_tokens:
             pieces = [part for piece in pieces for part in fit_window(piece, tokens, max_tokens)]
+        cursor = 0
         for piece in pieces:
             if not piece.strip():
                 continue
+            heading = section.heading
+            if section.marks:  # the heading in effect at the middle of the chunk
+                at = section.text.find(piece, cursor)
+                cursor = max(at, cursor)
+                heading = heading_at(section.text, section.heading, section.marks, cursor + len(piece) // 2)
             extra: dict[str, Any] = {
                 "content_hash": content_hash,
                 "chunk_hash": hashlib.sha256(piece.encode()).hexdigest()[:16],
             }
             if fmt:
                 extra["format"] = fmt
-            if section.heading:
-                extra["heading"] = section.heading[:500]
+            if heading:
+                extra["heading"] = heading[:500]
             if section.row_start:
                 extra["row_start"], extra["row_end"] = section.row_start, section.row_end
             chunks.append(Chunk(piece, source, doc_id, len(chunks), page=section.page, extra=extra))

@@ -12,7 +12,7 @@ class Evidence(TypedDict):
     text: str
     source: str
     page: int
-    place: str  # "p. 3", "rows 12-40", a heading path, or "" (see source_label)
+    place: str  # "p. 3" or "p. 18 · 2.7. Configurar dh_make", "rows 12-40", a heading path, or "" (see source_label)
     url: str
     chunk_id: str
     kind: str

@@ -139,9 +139,11 @@ class Hit:
 
     @property
     def place(self) -> str:
-        """Where in its file the chunk is: "p. 3", "rows 12-40", a heading path, or ""."""
+        """Where in its file the chunk is: "p. 3" (with its heading's last part when the page has one:
+        "p. 18 · 2.7. Configurar dh_make"), "rows 12-40", a heading path, or ""."""
         if self.page:
-            return f"p. {self.page}"
+            last = self.heading.rsplit(" > ", 1)[-1]  # the parsers' heading path separator
+            return f"p. {self.page} · {last}" if last else f"p. {self.page}"
         if self.rows:
             return f"rows {self.rows}"
         return self.heading
@@ -580,7 +582,8 @@ def _keep_english(english: dict[tuple[Kind, str], str], key: tuple[Kind, str], m
 
 def _place(hit: Hit) -> tuple[str, str, str] | None:
     """Where a hit is, for one passage per place: its document and page or section; None when it has neither."""
-    return (hit.kind, hit.doc_id, hit.place) if hit.place else None
+    where = hit.page or hit.place  # a page is one place whatever headings its chunks stand under
+    return (hit.kind, hit.doc_id, where) if where else None
 
 
 def _rescore(hit: Hit, score: float, similarity: float) -> Hit:

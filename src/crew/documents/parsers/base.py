@@ -22,7 +22,10 @@ class Section:
 
     text: str
     page: int = 0  # 1-based physical page; 0 when the format has no pages
-    heading: str = ""  # heading path, "Intro > Scope"
+    heading: str = ""  # heading path, "Intro > Scope"; a PDF page's: the one in effect where the page starts
+    # Headings that start inside the text (a PDF page's sections): (the line that prints one, or "" for the top;
+    # the heading path from there on). crew.documents.parsers.outline
+    marks: tuple[tuple[str, str], ...] = ()
     row_start: int = 0  # first and last data row (1-based, header excluded) of a CSV group
     row_end: int = 0
     atomic: bool = False  # already sized as one chunk (a CSV row group): do not split

@@ -1,4 +1,5 @@
-"""PDF with PDFium (pypdfium2): one section per physical page, numbered from 1 as a viewer numbers them.
+"""PDF with PDFium (pypdfium2): one section per physical page, numbered from 1 as a viewer numbers them,
+under the heading its outline puts it (crew.documents.parsers.outline).
 
 PDFium is the PDF engine of Chromium: it places words by their glyph positions, so the spaces
 between words survive on the DocBook/LaTeX PDFs where pypdf ran them together
@@ -20,6 +21,7 @@ from typing import Iterator
 
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
 from crew.documents.parsers.furniture import strip_furniture
+from crew.documents.parsers.outline import Entry, entries_of, page_headings
 from crew.documents.parsers.sniff import sniff
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -96,14 +98,23 @@ def page_texts(data: bytes, tick: Tick = no_tick) -> Iterator[str]:
             tick(number / total)
 
 
+def outline(data: bytes) -> list[Entry]:
+    """The PDF's outline entries (crew.documents.parsers.outline), [] when it has none."""
+    with _opened(data) as doc:
+        with PDFIUM_LOCK:
+            return entries_of(doc)
+
+
 def parse_pdf(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = no_tick) -> Parsed:
     if b"%PDF-" not in data[:1024]:
         kind = sniff(data)
         if kind:
             raise IngestError(f"this is not a PDF: the file is {kind}")
         raise IngestError("this is not a PDF: it has no PDF header (damaged, or another format renamed .pdf)")
-    texts = [clean_page_text(text) for text in page_texts(data, tick)]
-    sections = [Section(text.strip(), page=number) for number, text in enumerate(strip_furniture(texts), 1) if text.strip()]
+    texts = strip_furniture([clean_page_text(text) for text in page_texts(data, tick)])
+    headings = page_headings(texts, outline(data))
+    sections = [Section(text.strip(), page=number, heading=start, marks=marks)
+                for number, (text, (start, marks)) in enumerate(zip(texts, headings), 1) if text.strip()]
     if not sections:
         raise IngestError(f"the PDF's {len(texts)} page(s) hold no text layer (a scan?); text recognition (OCR) is not supported")
     return Parsed(sections, pages=len(texts))
