@@ -124,6 +124,8 @@ def test_the_quotes_name_the_command_and_stay_short():
     assert sum(len(c.text) for c in chosen) <= MAX_QUOTED
     chosen = extract("¿Cómo veo desde qué repositorio y con qué prioridad se instalaría un paquete?", [TABLE])
     assert "apt-cache policy" in " ".join(c.text for c in chosen)
+    # Overlapping runs of one row say the same thing, whatever neighbouring command each carries: quoted once.
+    assert sum("muestra la versión, la prioridad" in c.text for c in chosen) == 1
 
 
 def test_the_best_unit_is_quoted_even_when_longer_than_the_budget():

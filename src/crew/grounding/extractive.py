@@ -29,6 +29,7 @@ MAX_QUOTED = 400
 # A unit that names a command, file, option or variable the question does not: how-to questions about
 # technical documents are answered by one (bench/quoted.py: key terms 0.30 -> 0.34 at the same length).
 CODE_BONUS = 0.1
+SAME_SHARE = 0.8  # two units sharing more of their words say the same thing
 LEADS = {
     "Spanish": "No pude redactar una respuesta que las fuentes respalden; estas frases están citadas literalmente de ellas:",
     "English": "I could not write an answer the sources fully support; these sentences are quoted from them:",
@@ -175,13 +176,21 @@ def rank(question: str, passages: Sequence[str], similarity: Similarity | None =
     return sorted(scored, key=lambda c: c.score, reverse=True)
 
 
+def _same(a: str, b: str) -> bool:
+    """Whether two units say the same thing: most of the shorter one's words are in the other (overlapping runs of
+    a table's lines, a sentence quoted twice). Not `support`, which is 0 when a unit names a code the other does
+    not: two runs of one row, each with a neighbour's command, would both be quoted."""
+    x, y = {w[:STEM] for w in content_words(a)}, {w[:STEM] for w in content_words(b)}
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) > SAME_SHARE
+
+
 def extract(question: str, passages: Sequence[str], similarity: Similarity | None = None,
             max_sentences: int = MAX_SENTENCES, max_chars: int = MAX_QUOTED) -> list[Candidate]:
     """The few units that best answer the question, no two saying the same thing, `max_chars` in all; the best
     is quoted even when longer (cut at a word, marked "…")."""
     chosen: list[Candidate] = []
     for c in rank(question, passages, similarity):
-        if any(support(c.text, other.text) > 0.8 for other in chosen):
+        if any(_same(c.text, other.text) for other in chosen):
             continue
         if sum(len(o.text) for o in chosen) + len(c.text) > max_chars:
             if chosen:
