@@ -128,6 +128,13 @@ def test_the_quotes_name_the_command_and_stay_short():
     assert sum("muestra la versión, la prioridad" in c.text for c in chosen) == 1
 
 
+def test_units_far_below_the_best_do_not_fill_the_answer():
+    lists = "Write to the debian-mentors@lists.debian.org mailing list with questions. IRC has #debian-mentors too."
+    chosen = extract("How much caffeine does a cup of green tea have?", ["A cup of green tea holds about 30 mg of caffeine.", lists])
+    # Room was left for two more quotes, but nothing of the second passage comes near the answer.
+    assert [c.text for c in chosen] == ["A cup of green tea holds about 30 mg of caffeine."]
+
+
 def test_the_best_unit_is_quoted_even_when_longer_than_the_budget():
     long = "A cup of green tea holds about 30 mg of caffeine, " + "and more words follow in this sentence " * 6 + "."
     chosen = extract("How much caffeine does a cup of green tea have?", [long], max_chars=120)
