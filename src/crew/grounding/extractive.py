@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from crew.grounding.support import STEM, content_words, exact_tokens, is_furniture, sentences, support
+from crew.grounding.support import STEM, content_words, exact_tokens, is_furniture, sentences
 
 # (question, texts) -> cosine similarity of each text to the question
 Similarity = Callable[[str, list[str]], list[float]]
@@ -27,7 +27,8 @@ MIN_CHARS, MAX_CHARS = 25, 450  # one quotable unit
 # labelled sets; whole sentences and table rows need more, and an answer should still read at a glance.
 MAX_QUOTED = 400
 # A unit that names a command, file, option or variable the question does not: how-to questions about
-# technical documents are answered by one (bench/quoted.py: key terms 0.30 -> 0.34 at the same length).
+# technical documents are answered by one (bench/quoted.py, tuning part, 300 characters in all: key terms
+# 0.30 -> 0.34).
 CODE_BONUS = 0.1
 SAME_SHARE = 0.8  # two units sharing more of their words say the same thing
 # A unit scoring under this share of the best one's is not quoted: short units far down the ranking (a mailing
@@ -182,8 +183,8 @@ def rank(question: str, passages: Sequence[str], similarity: Similarity | None =
 
 def _same(a: str, b: str) -> bool:
     """Whether two units say the same thing: most of the shorter one's words are in the other (overlapping runs of
-    a table's lines, a sentence quoted twice). Not `support`, which is 0 when a unit names a code the other does
-    not: two runs of one row, each with a neighbour's command, would both be quoted."""
+    a table's lines, a sentence quoted twice). Not crew.grounding.support's score, which is 0 when a unit names a
+    code the other does not: two runs of one row, each with a neighbour's command, would both be quoted."""
     x, y = {w[:STEM] for w in content_words(a)}, {w[:STEM] for w in content_words(b)}
     return bool(x and y) and len(x & y) / min(len(x), len(y)) > SAME_SHARE
 

@@ -580,7 +580,7 @@ def _keep_english(english: dict[tuple[Kind, str], str], key: tuple[Kind, str], m
         english[key] = packed
 
 
-def _place(hit: Hit) -> tuple[str, str, str] | None:
+def _place(hit: Hit) -> tuple[str, str, int | str] | None:
     """Where a hit is, for one passage per place: its document and page or section; None when it has neither."""
     where = hit.page or hit.place  # a page is one place whatever headings its chunks stand under
     return (hit.kind, hit.doc_id, where) if where else None
