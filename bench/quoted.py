@@ -26,6 +26,7 @@ from pathlib import Path
 
 from quality import OUT, fmt, ingest, say, set_files, set_files_of, set_name, workspace_of
 
+from crew.engine.agents.researcher import evidence_of
 from crew.engine.service import Crew
 from crew.engine.state import Evidence
 from crew.engine.tools.search_memory import search_memory
@@ -35,12 +36,6 @@ from crew.grounding import extractive
 from crew.grounding.settle import Thresholds, settle, similarity_of
 from crew.grounding.support import sentences
 from crew.settings import ROLES, Settings
-
-
-def evidence_of(hits) -> list[Evidence]:
-    return [Evidence(text=h.text, source=h.source, page=h.page, place=h.place, url=h.url, chunk_id=h.chunk_id,
-                     kind=h.kind, score=h.score, similarity=h.similarity, question=1, rank=i)
-            for i, h in enumerate(hits)]
 
 
 def lead_answer(evidence: list[Evidence], count: int) -> tuple[str, list[int]]:
@@ -63,7 +58,7 @@ def rate(found: list[str], terms: tuple[str, ...]) -> float:
 def one(crew: Crew, workspace: str, question, k: int, language_of) -> dict:
     memory = crew.memory.workspace(workspace)
     hits = search_memory(memory, question.text, k=k).hits or []
-    evidence = evidence_of(hits)
+    evidence = evidence_of(hits, question=1)
     settled = settle(question.text, evidence, [], language_of(question.text), Thresholds(),
                      similarity_of(memory.memory.embedder))
     cited = [evidence[n - 1] for n in settled.cited if 1 <= n <= len(evidence)]

@@ -14,9 +14,10 @@ entry's page; else the outline's title, from the top of that page.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
+
+from crew.retrieval.stemming import fold
 
 SEPARATOR = " > "
 MAX_TITLE = 120
@@ -47,8 +48,7 @@ def entries_of(doc: object) -> list[Entry]:
 
 
 def _fold(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(ch for ch in plain if not unicodedata.combining(ch)).split())
+    return " ".join(fold(text).split())
 
 
 def _printed(title: str, lines: Sequence[str]) -> str | None:

@@ -63,7 +63,8 @@ DESCRIPTIONS = {
 }
 
 
-def _evidence(hits: list[Hit], question: int, start: int) -> list[Evidence]:
+def evidence_of(hits: list[Hit], question: int, start: int = 0) -> list[Evidence]:
+    """A search's hits as the evidence of the research question numbered `question`, ranked from `start`."""
     return [
         Evidence(text=h.text, source=h.source, page=h.page, place=h.place, url=h.url, chunk_id=h.chunk_id, kind=h.kind,
                  score=h.score, similarity=h.similarity, question=question, rank=start + i)
@@ -94,7 +95,7 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
     with ctx.step("researcher", "research", label) as step:
         result = step.tool("search_memory", {"query": task["question"]},
                            lambda: search_memory(ctx.memory, task["question"], k=k))
-        found += _evidence(result.hits, task["index"], 0)
+        found += evidence_of(result.hits, task["index"])
         mcp = _mcp_tools(ctx, step, tools) if max_actions else {}
         allowed = tools.allowed() + list(mcp)
         schema = action_schema(tuple(mcp) and tuple(allowed))
@@ -128,7 +129,7 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
                 result = step.tool(action.action, {"argument": argument}, lambda: web(argument))
             if result.hits:
                 _remember(ctx, result.hits)
-                found += _evidence(result.hits, task["index"], len(found))
+                found += evidence_of(result.hits, task["index"], len(found))
         step.emit("findings", f"{len(found)} passages", count=len(found),
                   sources=[e["url"] or e["source"] for e in found])
     return {"findings": found}
