@@ -12,16 +12,19 @@ sets' documents are ingested into it the same way).
 Figures over answerable questions (crew.evaluation.metrics' key-term matching): key terms in the answer;
 "in evidence", the share of key terms the passages hold at all (what any quoting could reach); right page
 cited; wrongly said "not found"; and over the questions the documents do not answer, rightly said "not
-found". Baseline in the same run: the first sentences of the best passages ("lead"), as many as the answer
-quotes, cited the same way.
+found"; "cut quotes", the share of quotes that are not whole sentences of prose (`cut`). Baseline in the same
+run: the first sentences of the best passages ("lead"), as many as the answer quotes, cited the same way. Last, a
+timing table: the search against completing its passages to whole sentences (crew.retrieval.sentences).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from quality import OUT, fmt, ingest, say, set_files, set_files_of, set_name, workspace_of
@@ -51,6 +54,25 @@ def lead_answer(evidence: list[Evidence], count: int) -> tuple[str, list[int]]:
     return "\n".join(f"“{t}” [{n}]" for t, n in chosen), [n for _, n in chosen]
 
 
+def cut(quote: str) -> bool:
+    """Whether a quote is not a whole sentence of prose: a section heading, or prose (six words or more, most of
+    them lower-case words) that begins with a lower-case word or stops without an end mark ("una memoria USB
+    ubicada en «/dev/sda».", "... so that it matches our definition of the severity. That's"). Table rows and
+    commands are neither prose nor headings, so they never count."""
+    quote = quote.rstrip(" …")
+    words = quote.split()
+    if not words:
+        return False
+    if _HEADING.match(quote) and not _END.search(quote):
+        return True
+    prose = len(words) >= 6 and sum(w.isalpha() and w.islower() for w in words) >= 0.6 * len(words)
+    return prose and ((words[0].isalpha() and words[0][:1].islower()) or not _END.search(quote))
+
+
+_END = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
+_HEADING = re.compile(r"^(?:\d+\.\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S.{0,100}$")  # "8.1.1. Razón de ser"
+
+
 def rate(found: list[str], terms: tuple[str, ...]) -> float:
     return len(found) / len(terms)
 
@@ -63,7 +85,8 @@ def one(crew: Crew, workspace: str, question, k: int, language_of) -> dict:
                      similarity_of(memory.memory.embedder))
     cited = [evidence[n - 1] for n in settled.cited if 1 <= n <= len(evidence)]
     row = {"question": question.text, "kind": settled.kind, "answerable": question.answerable,
-           "chars": sum(len(s["text"]) for s in settled.sentences)}
+           "chars": sum(len(s["text"]) for s in settled.sentences), "answer": settled.answer,
+           "quotes": len(settled.sentences), "cut": sum(cut(s["text"]) for s in settled.sentences)}
     if not question.answerable:
         return row
     terms = tuple(question.terms)
@@ -97,6 +120,7 @@ def summary(rows: list[dict]) -> dict:
         "lead_page_cited": mean(float(r["lead_page_cited"]) for r in said),
         "page_in_evidence": mean(float(r["page_in_evidence"]) for r in said),
         "chars": mean(r["chars"] for r in said),
+        "cut": sum(r["cut"] for r in said) / max(1, sum(r["quotes"] for r in said)),
         "nf_answerable": mean(float(r["kind"] == "not_found") for r in ans),
         "nf_unanswerable": mean(float(r["kind"] == "not_found") for r in un),
     }
@@ -143,7 +167,7 @@ def main() -> None:
     groups["fresh"] = [r for r in everything if r["fresh"]]
     groups["all"] = everything
     head = ["group", "answerable", "terms quoted", "terms lead", "ratio", "terms in evidence", "page cited",
-            "page cited lead", "page in evidence", "quoted chars", "nf answerable", "nf not in docs"]
+            "page cited lead", "page in evidence", "quoted chars", "cut quotes", "nf answerable", "nf not in docs"]
     print("| " + " | ".join(head) + " |")
     print("| " + " | ".join("---" for _ in head) + " |")
     for name, rows in groups.items():
@@ -151,9 +175,40 @@ def main() -> None:
         ratio = s["terms"] / s["lead_terms"] if s["terms"] is not None and s["lead_terms"] else None
         print("| " + " | ".join([name, str(s["answerable"]), fmt(s["terms"]), fmt(s["lead_terms"]), fmt(ratio),
                                  fmt(s["evidence_terms"]), fmt(s["page_cited"]), fmt(s["lead_page_cited"]),
-                                 fmt(s["page_in_evidence"]), f"{s['chars']:.0f}" if s["chars"] else "-", fmt(s["nf_answerable"]),
+                                 fmt(s["page_in_evidence"]), f"{s['chars']:.0f}" if s["chars"] else "-", fmt(s["cut"]), fmt(s["nf_answerable"]),
                                  f"{fmt(s['nf_unanswerable'])} of {s['unanswerable']}"]) + " |")
     say(f"rows: {rows_path}")
+    timing(crew, by_set, settings.top_k)
+
+
+def timing(crew: Crew, by_set: dict[str, list[dict]], k: int) -> None:
+    """What completing passages to whole sentences costs beside the search itself: each question searched, then its
+    hits completed, three rounds, medians and 95th percentiles of the best round per question (milliseconds)."""
+    memory_of = {name: crew.memory.workspace(workspace_of(name)) for name in by_set}
+    if not all(hasattr(m, "whole_sentences") for m in memory_of.values()):
+        return  # an engine from before passages were completed
+    searching, completing = [], []
+    for name, rows in by_set.items():
+        memory = memory_of[name]
+        for row in rows:
+            best_search = best_complete = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                hits = memory.search(row["question"], k=k, checked=True)
+                middle = time.perf_counter()
+                memory.whole_sentences(hits)
+                end = time.perf_counter()
+                best_search, best_complete = min(best_search, middle - start), min(best_complete, end - middle)
+            searching.append(best_search * 1000)
+            completing.append(best_complete * 1000)
+
+    def p95(values: list[float]) -> float:
+        return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+    print(f"\n| step | p50 ms | p95 ms |\n| --- | --- | --- |\n"
+          f"| search | {statistics.median(searching):.1f} | {p95(searching):.1f} |\n"
+          f"| completing its passages to whole sentences | {statistics.median(completing):.1f} | {p95(completing):.1f} |\n"
+          f"| ratio completing / search (p50) | {statistics.median(completing) / statistics.median(searching):.3f} | |")
 
 
 if __name__ == "__main__":

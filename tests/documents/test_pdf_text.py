@@ -94,6 +94,32 @@ def test_real_pdf_citation_names_the_section(store, maint_guide):
     assert hit.page == 18  # the page stays what the eval and the viewer count
 
 
+def test_real_pdf_passages_are_completed_to_whole_sentences_from_their_page(store, maint_guide):
+    """A third of this guide's chunks begin inside a sentence: what a search hands on starts and ends with whole
+    sentences of the same page, the words as the page has them."""
+    store.ingest("maint-guide.es.pdf", maint_guide, chunk_size=800, chunk_overlap=120)
+    ws = store.ws()
+    raw = [h for q in ("¿Qué paquete básico tengo que instalar antes de empaquetar?", "variables de entorno DEBEMAIL",
+                       "¿Cómo pruebo los guiones del desarrollador al instalar y purgar el paquete?",
+                       "parches de quilt en debian/patches", "¿Qué hace dh_make con el archivo original?")
+           for h in ws.search(q, k=5)]
+    whole = ws.whole_sentences(raw)
+    completed = [(r, w) for r, w in zip(raw, whole) if w.text != r.text]
+    assert len(completed) >= 5
+    pages = {}
+    for r, w in completed:
+        assert r.text in w.text and (w.page, w.chunk_id, w.source) == (r.page, r.chunk_id, r.source)
+        page = pages.setdefault(r.page, " ".join(c for c, m in zip(store.chroma()["documents"], store.chroma()["metadatas"])
+                                                  if m["page"] == r.page))
+        # Every added word is a word of the same page: nothing invented, nothing from the page before or after.
+        assert set(w.text.split()) <= set(page.split())
+    starts_inside = sum(r.text[:1].islower() for r, _ in completed)
+    assert starts_inside and sum(w.text[:1].islower() for _, w in completed) < starts_inside
+    # What people and the crew are handed is completed the same way.
+    assert [h.text for h in ws.search_documents("variables de entorno DEBEMAIL")] == \
+           [h.text for h in ws.whole_sentences(ws.search("variables de entorno DEBEMAIL", kinds=("documents",)))]
+
+
 BODIES = [
     "Owls hunt at night over the meadow and nest in old barns.",
     "Herons wade in the shallow water of the lake at dawn.",

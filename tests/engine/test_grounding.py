@@ -108,6 +108,22 @@ def test_a_sentence_the_page_wrapped_is_quoted_whole_and_a_heading_stays_apart()
     assert got[1] == "1.2.3. Permisos"
 
 
+def test_an_abbreviation_does_not_end_a_sentence():
+    text = ("Existen diferentes modos de borrar un disco duro, p. ej. una memoria USB ubicada en /dev/sda. "
+            "Use a tool, e.g. shred. It overwrites the disk.")
+    assert [t for t, _ in sentences(text)] == [
+        "Existen diferentes modos de borrar un disco duro, p. ej. una memoria USB ubicada en /dev/sda.",
+        "Use a tool, e.g. shred.", "It overwrites the disk."]
+
+
+def test_a_section_heading_is_never_quoted_as_an_answer():
+    passage = ("6.3.9. Resolución de problemas de SSH\n"
+               "Si las conexiones ssh a un sitio remoto dejan de funcionar, borre la clave del equipo de ~/.ssh/known_hosts.")
+    assert units(passage)[0] == "6.3.9. Resolución de problemas de SSH"  # a unit of the page still
+    quoted = [c.text for c in extract("¿Qué hago si falla la conexión SSH a un servidor?", [passage])]
+    assert quoted and not any(q.startswith("6.3.9.") for q in quoted)
+
+
 def test_table_rows_without_end_marks_are_quoted_as_runs_of_lines():
     got = units(TABLE)
     assert "apt-cache policy nombre_del_paquete_binario muestra la versión, la prioridad y la información del " \

@@ -78,6 +78,9 @@ class Candidate:
 # A line ends a sentence when it ends with one of these (closing quotes and brackets may follow).
 _ENDS = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
+# A numbered section heading: two levels at least, or an appendix's letter ("2.7.", "A.4"); "3. Run make" may be a step.
+_SECTION = re.compile(r"^(?:\d+\.\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
+HEADING_CHARS = 100
 WRAP_CHARS = 60  # a line this long that stops mid-sentence was wrapped by the page, not ended
 RUN_LINES = 3
 
@@ -121,13 +124,19 @@ def units(passage: str) -> list[str]:
     return out
 
 
+def is_heading(text: str) -> bool:
+    """A section heading ("8.1.1. Razón de ser de la configuración regional", "A.4. Construcción de un paquete"):
+    it names what the passage is about and answers nothing, and the citation names the section already."""
+    return bool(_SECTION.match(text)) and len(text) <= HEADING_CHARS and not _ENDS.search(text)
+
+
 def candidates(passages: Sequence[str]) -> list[tuple[str, int]]:
     """Every quotable unit of the evidence with its number: no furniture, not too short or long."""
     out, seen = [], set()
     for n, passage in enumerate(passages, 1):
         for text in units(passage):
             key = text.lower()
-            if key in seen or is_furniture(text) or not MIN_CHARS <= len(text) <= MAX_CHARS:
+            if key in seen or is_furniture(text) or is_heading(text) or not MIN_CHARS <= len(text) <= MAX_CHARS:
                 continue
             if len(content_words(text)) < 3:
                 continue

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from crew.retrieval.keywords import STOPWORDS
+from crew.retrieval.sentences import ABBREVIATION
 
 # A sentence counts as supported when this share of its content words is in one passage (the
 # `support_threshold` setting; this is the default of the pure functions).
@@ -152,10 +153,18 @@ def sentences(text: str) -> list[tuple[str, list[int]]]:
     out = []
     for line in text.splitlines():
         line = re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", line)  # list bullets are layout, not words
+        pieces: list[str] = []
         for match in _SENTENCE.finditer(line):
             raw = match.group(0).strip()
             if not raw:
                 continue
+            # A stop followed by a lower-case word ends an abbreviation ("p. ej. una memoria USB", "e.g. the"),
+            # not a sentence: the piece after it belongs to the one before.
+            if pieces and raw[:1].islower() and ABBREVIATION.search(pieces[-1]):
+                pieces[-1] += " " + raw
+            else:
+                pieces.append(raw)
+        for raw in pieces:
             cited = [int(n) for n in _REF.findall(raw)]
             plain = " ".join(_REF.sub(" ", raw).split())
             plain = re.sub(r"\s+([.,;:!?…])", r"\1", plain)

@@ -23,6 +23,7 @@ returns the best passage of each place (page, section) before a second passage o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import threading
@@ -38,7 +39,7 @@ from chromadb.config import Settings as ChromaSettings
 from crew.retrieval import english as en
 from crew.retrieval.embeddings import Embedder
 from crew.retrieval.fusion import ENGLISH_WEIGHT, RRF_K, fuse, keyword_weight, one_per_place, same_language
-from crew.retrieval import windows
+from crew.retrieval import sentences, windows
 from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
 from crew.storage.protocols import KeywordSearch
@@ -108,7 +109,12 @@ class Chunk:
 
     @property
     def chunk_id(self) -> str:
-        return f"{self.doc_id}-{self.position:06d}"
+        return chunk_id_of(self.doc_id, self.position)
+
+
+def chunk_id_of(doc_id: str, position: int) -> str:
+    """The id of a document's chunk at a position (its Chroma row's id)."""
+    return f"{doc_id}-{position:06d}"
 
 
 @dataclass(frozen=True)
@@ -424,9 +430,31 @@ class WorkspaceMemory:
         """What a person searching a workspace gets: passages of its documents, and with
         `with_findings` the web findings the crew remembered too.
 
-        The Documents page and `crew search` both ask this, so they cannot disagree.
+        The Documents page and `crew search` both ask this, so they cannot disagree; its passages are completed to
+        whole sentences, as the researcher's are.
         """
-        return self.search(query, k=k, kinds=("documents", "findings") if with_findings else ("documents",))
+        return self.whole_sentences(
+            self.search(query, k=k, kinds=("documents", "findings") if with_findings else ("documents",)))
+
+    def whole_sentences(self, hits: list[Hit]) -> list[Hit]:
+        """The hits with the sentences cut at their edges completed from the chunks beside them on the same page
+        (crew.retrieval.sentences); a passage read, quoted or cited then starts and ends with whole sentences."""
+        wanted = {(h.kind, chunk_id_of(h.doc_id, h.position + step)) for h in hits if h.doc_id for step in (-1, 1)
+                  if h.position + step >= 0}
+        if not wanted:
+            return hits
+        beside: dict[tuple[Kind, str], Hit] = {}
+        self._fetch(beside, sorted(wanted))
+        out = []
+        for h in hits:
+            def near(step: int) -> str | None:
+                other = beside.get((h.kind, chunk_id_of(h.doc_id, h.position + step)))
+                same_place = other is not None and other.page == h.page and (h.page or other.heading == h.heading)
+                return other.text if same_place else None
+
+            text = sentences.whole(near(-1), h.text, near(1))
+            out.append(h if text == h.text else dataclasses.replace(h, text=text))
+        return out
 
     def search(self, query: str, k: int = 5, kinds: Iterable[Kind] = KINDS, mode: Mode = "hybrid",
                candidates: int | None = None, checked: bool = False) -> list[Hit]:

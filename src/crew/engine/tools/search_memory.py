@@ -7,7 +7,8 @@ from crew.engine.tools import ToolResult
 
 
 def search_memory(memory: WorkspaceMemory, query: str, k: int = 4) -> ToolResult:
-    hits = memory.search(query, k=k, checked=True)  # Crew.run_turn checked the vectors as the turn began
+    # Crew.run_turn checked the vectors as the turn began
+    hits = memory.whole_sentences(memory.search(query, k=k, checked=True))
     if not hits:
         return ToolResult(True, "memory holds nothing on this yet")
     return ToolResult(True, f"{len(hits)} passages from memory: " + "; ".join(h.cite() for h in hits), hits)
