@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpus import CorpusMissing, Document, set_documents  # noqa: E402
+
+from crew.retrieval.stemming import fold as accents_folded  # noqa: E402
 
 SETS = Path(__file__).resolve().parent
 LANGUAGES = ("en", "es")
@@ -36,8 +37,7 @@ WORD = re.compile(r"\w+")
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, one space for any run of white space."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+    return " ".join(accents_folded(text).split())
 
 
 @dataclass

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from crew.evaluation.questions import Question
+from crew.retrieval.stemming import fold as accents_folded
 
 # Said in the summary while "not found" is guessed (see `answer_facts`).
 _FALLBACK_NOTE = "not_found: no citations (the engine did not report not_found)"
@@ -25,9 +25,7 @@ _FALLBACK_NOTE = "not_found: no citations (the engine did not report not_found)"
 
 def fold(text: str) -> str:
     """Lower-case text without accents and with single spaces, so "Índice" matches "indice"."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.casefold().split())
+    return " ".join(accents_folded(str(text)).casefold().split())
 
 
 def term_found(term: str, folded_text: str) -> bool:

@@ -14,12 +14,12 @@ headers like "Guía de referencia de Debian 108 / 244") are never answer text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from crew.retrieval.keywords import STOPWORDS
 from crew.retrieval.sentences import ABBREVIATION
+from crew.retrieval.stemming import fold
 
 # A sentence counts as supported when this share of its content words is in one passage (the
 # `support_threshold` setting; this is the default of the pure functions).
@@ -46,11 +46,6 @@ _ECHO = re.compile(
 )
 # Page furniture: a line that is mostly a folio ("108 / 244", "Page 3 of 10", "- 12 -").
 _FOLIO = re.compile(r"(?:\b(?:p[aá]g(?:ina)?|page)\.?\s*)?\d{1,4}\s*(?:/|of|de)\s*\d{1,4}\b|^\W*\d{1,4}\W*$", re.I)
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def content_words(text: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
@@ -12,6 +11,7 @@ from crew.engine.agents.prompts import DATA_RULE, evidence_block, fenced, system
 from crew.engine.runtime import TurnContext
 from crew.engine.state import Citation, Evidence, Verdict
 from crew.grounding.support import check
+from crew.retrieval.stemming import fold
 
 SYSTEM = (
     "You are the writer of a research crew. Answer the question using only the numbered sources. "
@@ -28,8 +28,7 @@ _WORD = re.compile(r"\w{3,}")
 
 
 def _words(text: str) -> set[str]:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    return set(_WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch))))
+    return set(_WORD.findall(fold(text)))
 
 
 def attribute(draft: str, evidence: list[Evidence], threshold: float = 0.5) -> str:
