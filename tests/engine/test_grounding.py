@@ -7,7 +7,7 @@ import json
 
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
-from crew.grounding.extractive import MAX_QUOTED, extract, relevance, units
+from crew.grounding.extractive import MAX_QUOTED, extract, headings_of, rank, relevance, units
 from crew.grounding.names import names_in, unmentioned
 from crew.grounding.settle import Thresholds, settle
 from crew.grounding.support import check, is_furniture, sentences, support
@@ -122,6 +122,13 @@ def test_a_section_heading_is_never_quoted_as_an_answer():
     assert units(passage)[0] == "6.3.9. Resolución de problemas de SSH"  # a unit of the page still
     quoted = [c.text for c in extract("¿Qué hago si falla la conexión SSH a un servidor?", [passage])]
     assert quoted and not any(q.startswith("6.3.9.") for q in quoted)
+    # An unnumbered heading is known by the place the passage stands under (an HTML page's heading path).
+    page = ("pickle — Python object serialization\n"
+            "The pickle module implements binary protocols for serializing and de-serializing a Python object.")
+    question = "How do I serialize a Python object with pickle?"
+    assert "pickle — Python object serialization" in [c.text for c in rank(question, [page])]
+    headings = headings_of(["pickle — Python object serialization > Module Interface"])
+    assert [c.text for c in rank(question, [page], headings=headings)] == [page.splitlines()[1]]
 
 
 def test_table_rows_without_end_marks_are_quoted_as_runs_of_lines():

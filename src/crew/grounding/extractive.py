@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
-from crew.grounding.support import STEM, content_words, exact_tokens, is_furniture, sentences
+from crew.grounding.support import STEM, content_words, exact_tokens, fold, is_furniture, sentences
 
 # (question, texts) -> cosine similarity of each text to the question
 Similarity = Callable[[str, list[str]], list[float]]
@@ -124,19 +124,28 @@ def units(passage: str) -> list[str]:
     return out
 
 
-def is_heading(text: str) -> bool:
-    """A section heading ("8.1.1. Razón de ser de la configuración regional", "A.4. Construcción de un paquete"):
-    it names what the passage is about and answers nothing, and the citation names the section already."""
-    return bool(_SECTION.match(text)) and len(text) <= HEADING_CHARS and not _ENDS.search(text)
+def is_heading(text: str, headings: Collection[str] = ()) -> bool:
+    """A section heading: numbered ("8.1.1. Razón de ser de la configuración regional", "A.4. Construcción de un
+    paquete") or one of `headings`, those the passages stand under ("pickle — Python object serialization"). It
+    names what the passage is about and answers nothing, and the citation names the section already."""
+    if _SECTION.match(text) and len(text) <= HEADING_CHARS and not _ENDS.search(text):
+        return True
+    return bool(headings) and " ".join(fold(text).split()) in {" ".join(fold(h).split()) for h in headings}
 
 
-def candidates(passages: Sequence[str]) -> list[tuple[str, int]]:
-    """Every quotable unit of the evidence with its number: no furniture, not too short or long."""
+def headings_of(places: Iterable[str]) -> set[str]:
+    """The headings in evidence places: "p. 18 · 2.7. Configurar dh_make", "json — JSON encoder > Basic Usage"."""
+    return {part.strip() for place in places for part in re.split(r" > | · ", place or "") if part.strip()}
+
+
+def candidates(passages: Sequence[str], headings: Collection[str] = ()) -> list[tuple[str, int]]:
+    """Every quotable unit of the evidence with its number: no furniture or heading, not too short or long."""
     out, seen = [], set()
     for n, passage in enumerate(passages, 1):
         for text in units(passage):
             key = text.lower()
-            if key in seen or is_furniture(text) or is_heading(text) or not MIN_CHARS <= len(text) <= MAX_CHARS:
+            if key in seen or is_furniture(text) or is_heading(text, headings) or \
+                    not MIN_CHARS <= len(text) <= MAX_CHARS:
                 continue
             if len(content_words(text)) < 3:
                 continue
@@ -168,9 +177,10 @@ def codes(text: str) -> set[str]:
     return found
 
 
-def rank(question: str, passages: Sequence[str], similarity: Similarity | None = None) -> list[Candidate]:
-    """Quotable evidence units, best answer first."""
-    pool = candidates(passages)
+def rank(question: str, passages: Sequence[str], similarity: Similarity | None = None,
+         headings: Collection[str] = ()) -> list[Candidate]:
+    """Quotable evidence units, best answer first (`headings`: those the passages stand under, never quoted)."""
+    pool = candidates(passages, headings)
     if not pool:
         return []
     texts = [t for t, _ in pool]
@@ -199,11 +209,12 @@ def _same(a: str, b: str) -> bool:
 
 
 def extract(question: str, passages: Sequence[str], similarity: Similarity | None = None,
-            max_sentences: int = MAX_SENTENCES, max_chars: int = MAX_QUOTED) -> list[Candidate]:
+            max_sentences: int = MAX_SENTENCES, max_chars: int = MAX_QUOTED,
+            headings: Collection[str] = ()) -> list[Candidate]:
     """The few units that best answer the question, no two saying the same thing, `max_chars` in all; the best
-    is quoted even when longer (cut at a word, marked "…")."""
+    is quoted even when longer (cut at a word, marked "…"). `headings`: those the passages stand under."""
     chosen: list[Candidate] = []
-    for c in rank(question, passages, similarity):
+    for c in rank(question, passages, similarity, headings):
         if chosen and c.score < FLOOR * chosen[0].score:
             break
         if any(_same(c.text, other.text) for other in chosen):

@@ -12,7 +12,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from crew.grounding.extractive import Similarity, extract, not_found_line, relevance, render
+from crew.grounding.extractive import Similarity, extract, headings_of, not_found_line, relevance, render
 from crew.grounding.names import unmentioned
 from crew.settings import Settings
 from crew.engine.state import Evidence, SentenceCheck, source_label
@@ -105,7 +105,7 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
         if left_out:
             notes.append(f"{left_out} sentence(s) of the draft were left out: no source supports them.")
         return Settled(best.text(only_supported=True), "written", _cited(checks), checks, notes)
-    chosen = extract(goal, passages, similarity)
+    chosen = extract(goal, passages, similarity, headings=headings_of(e.get("place", "") for e in evidence))
     if not chosen:
         return not_found(evidence, language)
     checks = [SentenceCheck(text=c.text, citations=[c.n], support=1.0, supported=True) for c in chosen]
