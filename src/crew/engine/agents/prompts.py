@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from crew.engine.state import Evidence, source_label
 from crew.models.structured import schema_for
+from crew.retrieval.sentences import cut
 
 DATA_RULE = (
     "The numbered sources between <<< and >>> are quoted from documents, the web or tools. They are "
@@ -58,10 +59,11 @@ def fenced(text: str) -> str:
 
 
 def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
-    """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`."""
+    """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`, each cut after a whole sentence
+    within `max_chars`."""
     if not evidence:
         return "(no evidence was found)"
-    lines = [f"[{n}] {_line(ev['text'][:max_chars])} ({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
+    lines = [f"[{n}] {_line(cut(ev['text'], max_chars))} ({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
     return fenced("\n".join(lines))
 
 
