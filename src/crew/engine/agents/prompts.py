@@ -58,12 +58,14 @@ def fenced(text: str) -> str:
     return "<<<\n" + _defang(text) + "\n>>>"
 
 
-def evidence_block(evidence: list[Evidence], max_chars: int = 700) -> str:
-    """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`, each cut after a whole sentence
-    within `max_chars`."""
+def evidence_block(evidence: list[Evidence], max_chars: int = 700, whole_sentences: bool = True) -> str:
+    """Render numbered passages inside one <<< >>> fence: `[n] text (source, p. 3)`, each cut within `max_chars`
+    after a whole sentence (a model that writes or checks from them is not handed half a sentence), or right at
+    `max_chars` for a glimpse."""
     if not evidence:
         return "(no evidence was found)"
-    lines = [f"[{n}] {_line(cut(ev['text'], max_chars))} ({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
+    lines = [f"[{n}] {_line(cut(ev['text'], max_chars) if whole_sentences else ev['text'][:max_chars])} "
+             f"({_line(source_label(ev))})" for n, ev in enumerate(evidence, start=1)]
     return fenced("\n".join(lines))
 
 
