@@ -61,6 +61,22 @@ def test_check_recites_a_wrong_citation_and_flags_what_no_passage_supports():
     assert report.text(only_supported=True) == "A cup of green tea holds about 30 mg of caffeine [1]."
 
 
+def test_a_number_must_stand_where_the_sentences_words_do():
+    passage = ("Este modo numérico utiliza 3 o 4 dígitos en\nbase octal (base 8).\ndígito significado\n"
+               "1º dígito (opcional) suma de set user ID (=4), set group ID (=2) y sticky bit (=1)\n")
+    assert support("Este modo numérico utiliza 3 o 4 dígitos en base octal.", passage) == 1.0
+    # 1 and 2 are in the passage, but in a table row that says nothing of the mode's digits.
+    assert support("Este modo numérico utiliza 1 o 2 dígitos en base octal.", passage) == 0.0
+    assert support("El sticky bit suma 1 y el set group ID suma 2.", passage) > 0.6
+
+
+def test_a_repeated_sentence_is_kept_once():
+    passage = "A cup of green tea holds about 30 mg of caffeine."
+    report = check("A cup of green tea holds about 30 mg of caffeine [1]. " * 3, [passage])
+    assert len(report.sentences) == 3 and len(report.kept()) == 1
+    assert report.text(only_supported=True) == "A cup of green tea holds about 30 mg of caffeine [1]."
+
+
 def test_prompt_echo_and_page_furniture_never_count_as_answer_text():
     for line in ("Question:", "Sources:", "<<<", "Guía de referencia de Debian 108 / 244", "Page 3 of 10",
                  "Write a short answer to the question, citing sources like [1]."):

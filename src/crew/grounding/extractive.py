@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Sequence
 
-from crew.grounding.support import STEM, content_words, exact_tokens, fold, is_furniture, sentences
+from crew.grounding.support import STEM, content_words, exact_tokens, fold, is_furniture
+from crew.grounding.units import ENDS as _ENDS, MAX_CHARS, units
 
 # (question, texts) -> cosine similarity of each text to the question
 Similarity = Callable[[str, list[str]], list[float]]
 
 MAX_SENTENCES = 3
-MIN_CHARS, MAX_CHARS = 25, 450  # one quotable unit
+MIN_CHARS = 25  # a quotable unit, up to units.MAX_CHARS
 # The quotes of one answer, in all. Three sentences cut at the page's lines averaged ~280 characters on the
 # labelled sets; whole sentences and table rows need more, and an answer should still read at a glance.
 MAX_QUOTED = 400
@@ -75,53 +76,9 @@ class Candidate:
     score: float
 
 
-# A line ends a sentence when it ends with one of these (closing quotes and brackets may follow).
-_ENDS = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
-_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
 # A numbered section heading: two levels at least, or an appendix's letter ("2.7.", "A.4"); "3. Run make" may be a step.
 _SECTION = re.compile(r"^(?:\d+\.\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
 HEADING_CHARS = 100
-WRAP_CHARS = 60  # a line this long that stops mid-sentence was wrapped by the page, not ended
-RUN_LINES = 3
-
-
-def _joined(lines: list[str]) -> list[list[str]]:
-    """Lines grouped into the sentences a page wrapped: a line continues on the next unless it ends a sentence,
-    is a numbered heading, or is short and the next starts with a capital (a heading, a table cell)."""
-    groups: list[list[str]] = []
-    for line in lines:
-        if groups:
-            last = groups[-1][-1]
-            wraps = not _ENDS.search(last) and not _HEADING.match(groups[-1][0]) and not _HEADING.match(line)
-            if wraps and (len(last) >= WRAP_CHARS or not line[:1].isupper()):
-                groups[-1].append(line)
-                continue
-        groups.append([line])
-    return groups
-
-
-def units(passage: str) -> list[str]:
-    """The quotable units of a passage: its sentences, with the lines a page wrapped joined again; where lines
-    join into no sentence (a table's rows have no end marks), runs of up to RUN_LINES lines instead."""
-    lines = [" ".join(line.split()) for line in passage.splitlines()]
-    out: list[str] = []
-    for group in _joined([line for line in lines if line]):
-        text = " ".join(group)
-        if _HEADING.match(text):  # "1.2.3. Permisos" is one heading, not a sentence "1.2.3." and another
-            out.append(text)
-            continue
-        found = [t for t, _ in sentences(text)]
-        if all(len(t) <= MAX_CHARS for t in found):
-            out.extend(found)
-            continue
-        for i in range(len(group)):  # overlapping runs; extract() keeps no two that say the same
-            run = group[i:i + 1]
-            for line in group[i + 1:i + RUN_LINES]:
-                if len(" ".join(run + [line])) > MAX_CHARS:
-                    break
-                run.append(line)
-            out.append(" ".join(run))
-    return out
 
 
 def is_heading(text: str, headings: Collection[str] = ()) -> bool:

@@ -98,10 +98,9 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
     best = max(reversed(reports), key=lambda r: (bool(r.sentences), sum(s.supported for s in r.sentences)),
                default=None)
     if best is not None and best.sentences and best.supported_share >= KEEP_SHARE:
-        kept = [s for s in best.sentences if s.supported]
-        checks = [SentenceCheck(**s.to_json()) for s in kept]
+        checks = [SentenceCheck(**s.to_json()) for s in best.kept()]
         notes = []
-        left_out = len(best.sentences) - len(kept)
+        left_out = sum(not s.supported for s in best.sentences)
         if left_out:
             notes.append(f"{left_out} sentence(s) of the draft were left out: no source supports them.")
         return Settled(best.text(only_supported=True), "written", _cited(checks), checks, notes)

@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from crew.retrieval.keywords import STOPWORDS
-from crew.retrieval.sentences import ABBREVIATION
 from crew.retrieval.stemming import fold
+from crew.grounding.units import REF as _REF, sentences, units
 
 # A sentence counts as supported when this share of its content words is in one passage (the
 # `support_threshold` setting; this is the default of the pure functions).
 SUPPORT_THRESHOLD = 0.6
 STEM = 5  # words are compared by their first letters: "configurar" ~ "configuración", "files" ~ "file"
+NUMBER_CONTEXT = 0.5  # of a sentence's other words, in the passage unit that states its numbers
 MIN_WORDS = 2  # below this a sentence carries no checkable claim ("Yes.", "In short:")
 
-_REF = re.compile(r"\s*\[(\d{1,3})\]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 _NUMBER = re.compile(r"\d")
-# A sentence runs to its end mark (and keeps the [n] markers that follow it) or to a line end.
-_SENTENCE = re.compile(r"[^\n]+?(?:[.!?…]+(?:\s*\[\d{1,3}\])*(?=\s|$)|(?:\s*\[\d{1,3}\])+(?=\s|$)|$)")
 # Lead-ins that announce rather than claim.
 _LEAD_IN = re.compile(
     r"^\s*(?:according to (?:the )?(?:sources?|documents?|evidence)|based on (?:the )?(?:sources?|documents?|evidence)"
@@ -54,7 +52,7 @@ def content_words(text: str) -> list[str]:
     return [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
-def _stems(words: Sequence[str]) -> set[str]:
+def _stems(words: Iterable[str]) -> set[str]:
     return {w[:STEM] for w in words}
 
 
@@ -79,13 +77,28 @@ def support(sentence: str, passage: str) -> float:
     if not words:
         return 0.0
     passage_words = content_words(passage)
-    if not numbers(words) <= numbers(passage_words):
+    stated = numbers(words)
+    if not stated <= numbers(passage_words) or (stated and not _numbers_in_context(words, stated, passage)):
         return 0.0
     folded = fold(passage)
     if any(token not in folded for token in exact_tokens(_LEAD_IN.sub("", sentence))):
         return 0.0
     have = _stems(passage_words)
     return sum(1 for w in words if w[:STEM] in have) / len(words)
+
+
+def _numbers_in_context(words: list[str], stated: set[str], passage: str) -> bool:
+    """Whether one unit of the passage states all of the sentence's numbers beside at least NUMBER_CONTEXT of its
+    other words. A number found anywhere in a passage is not support: "utiliza 1 o 2 dígitos en base octal" is not
+    backed by "utiliza 3 o 4 dígitos en base octal" because "(=1)" and "(=2)" stand in a table row further down."""
+    others = _stems(w for w in words if w not in stated)
+    for unit in units(passage):
+        unit_words = content_words(unit)
+        if stated <= numbers(unit_words):
+            have = _stems(unit_words)
+            if not others or sum(1 for w in others if w in have) >= NUMBER_CONTEXT * len(others):
+                return True
+    return False
 
 
 def is_furniture(sentence: str) -> bool:
@@ -126,14 +139,18 @@ class SupportReport:
     def supported_share(self) -> float:
         return sum(s.supported for s in self.sentences) / len(self.sentences) if self.sentences else 0.0
 
-    def text(self, only_supported: bool = False) -> str:
-        """The answer as sentences with their [n] markers; unsupported ones left out when asked."""
-        parts = []
+    def kept(self) -> list[SentenceSupport]:
+        """The supported sentences, each once (a small model repeats itself)."""
+        out, seen = [], set()
         for s in self.sentences:
-            if only_supported and not s.supported:
-                continue
-            parts.append(with_refs(s.text, s.citations))
-        return " ".join(parts).strip()
+            if s.supported and fold(s.text) not in seen:
+                seen.add(fold(s.text))
+                out.append(s)
+        return out
+
+    def text(self, only_supported: bool = False) -> str:
+        """The answer as sentences with their [n] markers; with `only_supported`, the kept ones alone."""
+        return " ".join(with_refs(s.text, s.citations) for s in (self.kept() if only_supported else self.sentences)).strip()
 
 
 def with_refs(text: str, citations: Sequence[int]) -> str:
@@ -141,31 +158,6 @@ def with_refs(text: str, citations: Sequence[int]) -> str:
     refs = "".join(f" [{n}]" for n in citations)
     end = re.search(r"[.!?…:]+$", text)
     return text[: end.start()] + refs + end.group(0) if end else text + refs
-
-
-def sentences(text: str) -> list[tuple[str, list[int]]]:
-    """Split an answer into (sentence without markers, the [n] it cites), line by line."""
-    out = []
-    for line in text.splitlines():
-        line = re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", line)  # list bullets are layout, not words
-        pieces: list[str] = []
-        for match in _SENTENCE.finditer(line):
-            raw = match.group(0).strip()
-            if not raw:
-                continue
-            # A stop followed by a lower-case word ends an abbreviation ("p. ej. una memoria USB", "e.g. the"),
-            # not a sentence: the piece after it belongs to the one before.
-            if pieces and raw[:1].islower() and ABBREVIATION.search(pieces[-1]):
-                pieces[-1] += " " + raw
-            else:
-                pieces.append(raw)
-        for raw in pieces:
-            cited = [int(n) for n in _REF.findall(raw)]
-            plain = " ".join(_REF.sub(" ", raw).split())
-            plain = re.sub(r"\s+([.,;:!?…])", r"\1", plain)
-            if plain:
-                out.append((plain, cited))
-    return out
 
 
 def check(answer: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> SupportReport:
