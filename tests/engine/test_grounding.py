@@ -70,6 +70,15 @@ def test_a_number_must_stand_where_the_sentences_words_do():
     assert support("El sticky bit suma 1 y el set group ID suma 2.", passage) > 0.6
 
 
+def test_a_sentence_must_be_backed_by_one_place_in_the_passage_not_words_from_all_over_it():
+    passage = ("Owls hunt mice at night. Herons wade in shallow lakes. Larks sing above the fields. "
+               "Swifts sleep while flying. Storks nest on chimneys. Kestrels hover over meadows.")
+    assert support("Owls hunt mice at night.", passage) == 1.0
+    assert support("Herons wade and larks sing above shallow lakes.", passage) == 1.0  # two sentences side by side
+    # Every word is in the passage, but gathered from its first and last sentences.
+    assert support("Owls and herons hover over meadows.", passage) == 0.5
+
+
 def test_a_repeated_sentence_is_kept_once():
     passage = "A cup of green tea holds about 30 mg of caffeine."
     report = check("A cup of green tea holds about 30 mg of caffeine [1]. " * 3, [passage])

@@ -14,6 +14,7 @@ headers like "Guía de referencia de Debian 108 / 244") are never answer text.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -25,6 +26,7 @@ from crew.grounding.units import REF as _REF, sentences, units
 # `support_threshold` setting; this is the default of the pure functions).
 SUPPORT_THRESHOLD = 0.6
 STEM = 5  # words are compared by their first letters: "configurar" ~ "configuración", "files" ~ "file"
+SPAN = 3  # consecutive units of a passage one sentence may draw on (a paraphrase joins two or three)
 NUMBER_CONTEXT = 0.5  # of a sentence's other words, in the passage unit that states its numbers
 MIN_WORDS = 2  # below this a sentence carries no checkable claim ("Yes.", "In short:")
 
@@ -83,8 +85,17 @@ def support(sentence: str, passage: str) -> float:
     folded = fold(passage)
     if any(token not in folded for token in exact_tokens(_LEAD_IN.sub("", sentence))):
         return 0.0
-    have = _stems(passage_words)
-    return sum(1 for w in words if w[:STEM] in have) / len(words)
+    return max(sum(1 for w in words if w[:STEM] in have) / len(words) for have in _places(passage))
+
+
+@lru_cache(maxsize=256)  # asked of the same passages for every sentence of every draft
+def _places(passage: str) -> tuple[frozenset[str], ...]:
+    """The word stems of each run of SPAN consecutive units of a passage (crew.grounding.units): a sentence is backed
+    by one place in its passage, not by words gathered from all over it ("Sintaxis de apt Sintaxo de apt-get",
+    each word somewhere in a table of commands)."""
+    parts = units(passage) or (passage,)
+    return tuple(frozenset(_stems(content_words(" ".join(parts[i:i + SPAN]))))
+                 for i in range(max(1, len(parts) - SPAN + 1)))
 
 
 def _numbers_in_context(words: list[str], stated: set[str], passage: str) -> bool:
