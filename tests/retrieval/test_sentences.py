@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from crew.retrieval.sentences import REACH, cut, lead_in, run_on, whole
+from crew.retrieval.sentences import REACH, lead_in, run_on, whole
 
 PAGE = (
     "El paquete build-essential trae lo necesario para compilar.\n"
@@ -74,10 +74,3 @@ def test_a_sentence_that_started_too_far_back_is_not_completed():
     assert text[:1].islower()
     assert lead_in(before, text) == ""
 
-
-def test_a_passage_handed_to_a_model_is_cut_after_a_whole_sentence():
-    text = "Primera frase completa del pasaje. Segunda frase, p. ej. con una abreviatura. Tercera frase que no cabe entera"
-    assert cut(text, 200) == text
-    assert cut(text, 90) == "Primera frase completa del pasaje. Segunda frase, p. ej. con una abreviatura."
-    assert cut(text, 40) == "Primera frase completa del pasaje."
-    assert cut(text, 30) == text[:30]  # no sentence ends past half the limit: cut at the limit

@@ -95,15 +95,6 @@ def run_on(text: str, after: str) -> str:
     return rest[:end.end()].rstrip()
 
 
-def cut(text: str, limit: int) -> str:
-    """The text up to `limit` characters, cut after its last whole sentence there when one ends past half of it (else
-    at the limit): a model handed a passage should not be handed half a sentence to copy."""
-    if len(text) <= limit:
-        return text
-    ends = [m.end() for m in _ends(text[:limit + 1]) if m.end() >= limit // 2]
-    return text[:ends[-1]].rstrip() if ends else text[:limit]
-
-
 def whole(before: str | None, text: str, after: str | None) -> str:
     """`text` with the sentences it cuts at either end completed from its neighbours (None: no neighbour)."""
     return (lead_in(before, text) if before else "") + text + (run_on(text, after) if after else "")

@@ -105,9 +105,7 @@ def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: Rese
         for _ in range(max_actions if allowed else 0):
             prompt = [
                 system(SYSTEM.format(actions="; ".join(described + ["done"])), language, schema),
-                # A glimpse of each source, to choose the next action by; nothing of it is quoted.
-                HumanMessage(content=f"Question: {task['question']}\n\nSources so far:\n"
-                                     f"{evidence_block(found, 300, whole_sentences=False)}\n\nNext action?"),
+                HumanMessage(content=f"Question: {task['question']}\n\nSources so far:\n{evidence_block(found, 300)}\n\nNext action?"),
             ]
             action = step.structured(model, schema, prompt)
             if action is None or action.action == "done" or action.action not in allowed:
