@@ -12,6 +12,7 @@ import pytest
 
 from crew.documents.parsers import parse
 from crew.documents.parsers.furniture import line_key, strip_furniture
+from crew.documents.parsers.pdf import clean_page_text, spellings
 from tests.documents import makers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,29 @@ def test_real_docbook_pdf_keeps_the_spaces_between_words(maint_guide):
     long_words = [w for w in words if len(w) > 30 and "/" not in w and "." not in w and "_" not in w]
     assert len(long_words) < 10, long_words[:20]  # run-together words are what pypdf made of it
     assert "2.4. Métodos de compilación simple" in pages[16]  # the page a viewer shows as 16 of 69
+
+
+def test_real_pdf_words_hyphenated_at_a_line_end_are_spelled_as_the_document_spells_them(maint_guide):
+    """The typesetter breaks "dpkg-source" at its own hyphen; PDFium marks every break alike, so the hyphen is
+    kept where the document writes the word with it elsewhere, and syllable breaks are joined."""
+    pages = {s.page: s.text for s in parse("maint-guide.es.pdf", maint_guide).sections}
+    text = "\n".join(pages.values())
+    assert "dpkg-source(1)" in text and "dpkgsource" not in text
+    assert "Fernández-Sanguino" in text and "habilidades" in text and "documentación" in text
+    assert "\x02" not in text
+
+
+def test_a_hyphenation_mark_is_read_by_the_document_s_own_spellings():
+    spelled = spellings(["stable-backports is open", "an ordinary documentation page", "binNMUs and NMUs"])
+    assert clean_page_text("upload to stable\x02backports?", spelled) == "upload to stable-backports?"
+    assert clean_page_text("the docu\x02mentation", spelled) == "the documentation"
+    assert clean_page_text("binN\x02MUs.", spelled) == "binNMUs."  # both halves of a capitalised word
+    # Not written elsewhere: names, paths, addresses and versions keep theirs; a syllable break does not.
+    assert clean_page_text("fonts-crosextra\x02carlito", spelled) == "fonts-crosextra-carlito"
+    assert clean_page_text("http://lists.debian.org/debian-devel\x02announce/", spelled) == \
+        "http://lists.debian.org/debian-devel-announce/"
+    assert clean_page_text("LGPL\x022.1 and Fernández\x02Sanguino", spelled) == "LGPL-2.1 and Fernández-Sanguino"
+    assert clean_page_text("habilida\x02des ELI\x02MINADO", spelled) == "habilidades ELIMINADO"
 
 
 def test_real_pdf_running_header_with_folio_is_not_content(maint_guide):

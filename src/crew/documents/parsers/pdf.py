@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
 from crew.documents.parsers.furniture import strip_furniture
@@ -27,9 +28,13 @@ from crew.documents.parsers.sniff import sniff
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# PDFium marks a word hyphenated across a line break with \x02 and joins the two halves; before a
-# capital it was a real hyphen ("Fernández-Sanguino"), elsewhere a break ("docu-mentación").
-_BREAK_BEFORE_CAPITAL = re.compile(r"\x02(?=[A-ZÁÉÍÓÚÑÜ])")
+# PDFium marks a word hyphenated across a line break with \x02 and joins the two halves. Whether the hyphen
+# was the word's own ("dpkg-source", "stable-backports") or the typesetter's ("docu-mentación") is read off
+# the rest of the document first: the way it writes the same word where no line breaks it.
+_BROKEN = re.compile(r"\S*\x02\S*")
+_WORD = re.compile(r"[\w.+~/-]+")
+_LEFT = re.compile(r"[\w.+~/-]*\x02")
+_RIGHT = re.compile(r"\x02[\w.+~/-]*")
 PDFIUM_LOCK = threading.RLock()
 
 # pypdfium2's error codes (FPDF_ERR_*) for the failures a person can act on.
@@ -42,10 +47,45 @@ def _short(exc: Exception) -> str:
     return text[:160]
 
 
-def clean_page_text(text: str) -> str:
-    """PDFium's page text as plain lines: hyphen marks resolved, control characters out, spaces folded."""
+def spellings(texts: Iterable[str]) -> Counter[str]:
+    """How often the document writes each word where no line break hyphenates it."""
+    return Counter(word.rstrip(".") for text in texts for word in _WORD.findall(_BROKEN.sub(" ", text)))
+
+
+def _hyphen(left: str, right: str, spelled: Counter[str]) -> str:
+    """What a hyphenation mark between `left` and `right` (the word's halves) stands for: "-" or nothing."""
+    right = right.rstrip(".")
+    hyphened, joined = spelled[f"{left}-{right}"], spelled[left + right]
+    if hyphened != bool(joined) and (hyphened or joined):
+        return "-" if hyphened else ""
+    if not left or not right:
+        return ""
+    # Names, paths and addresses keep their hyphens ("fonts-crosextra-carlito", ".../best-pkging-practices.html",
+    # "LGPL-2.1"); so does a capital after a small letter ("Fernández-Sanguino"), not inside a capitalised word.
+    if any(c in left + right for c in "-/") or right[0].isdigit() or (right[0].isupper() and not left[-1].isupper()):
+        return "-"
+    return ""
+
+
+def _unbreak(text: str, spelled: Counter[str]) -> str:
+    def one(match: re.Match) -> str:
+        word = match.group(0)
+        halves = word.split("\x02")
+        out = halves[0]
+        for half in halves[1:]:
+            left = _LEFT.search(out + "\x02").group(0)[:-1]
+            right = _RIGHT.match("\x02" + half).group(0)[1:]
+            out += _hyphen(left, right, spelled) + half
+        return out
+
+    return _BROKEN.sub(one, text)
+
+
+def clean_page_text(text: str, spelled: Counter[str] | None = None) -> str:
+    """PDFium's page text as plain lines: hyphen marks resolved (by the document's `spellings`), control
+    characters out, spaces folded."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _BREAK_BEFORE_CAPITAL.sub("-", text).replace("\x02", "")
+    text = _unbreak(text, spelled if spelled is not None else spellings([text]))
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
@@ -111,7 +151,10 @@ def parse_pdf(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = 
         if kind:
             raise IngestError(f"this is not a PDF: the file is {kind}")
         raise IngestError("this is not a PDF: it has no PDF header (damaged, or another format renamed .pdf)")
-    texts = strip_furniture([clean_page_text(text) for text in page_texts(data, tick)])
+    raw = list(page_texts(data, tick))
+    spelled = spellings(raw)
+    texts = strip_furniture([clean_page_text(text, spelled) for text in raw])
+    del raw
     headings = page_headings(texts, outline(data))
     sections = [Section(text.strip(), page=number, heading=start, marks=marks)
                 for number, (text, (start, marks)) in enumerate(zip(texts, headings), 1) if text.strip()]
