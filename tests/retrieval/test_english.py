@@ -119,6 +119,22 @@ def test_an_english_question_on_english_passages_is_ranked_by_the_english_model_
     assert all(en.VECTORS_KEY not in h.extra for h in found)  # the packed vector stays inside the store
 
 
+def test_the_english_model_does_not_vote_on_a_pool_that_is_mostly_not_english(tmp_path):
+    # A Spanish manual quoting English text: its three English passages come first by the main vectors (so the
+    # question passes the language test), but the pool is mostly Spanish and the English model could rank only
+    # those three; it would put "beta" ahead of "alpha" as in the test above.
+    client = chroma_client(tmp_path / "data")
+    main = Tagged("tagged-main-v1", {"alpha": 0.9, "beta": 0.8, "gamma": 0.7}, default=0.1, dim=16)
+    model = Tagged("tagged-english-v1", {"beta": 1.0, "gamma": 0.5, "alpha": -1.0}, default=0.0)
+    chunks = [Chunk(f"{FILLER}Note {tag}.", f"{tag}.txt", tag, 0) for tag in ("alpha", "beta", "gamma")]
+    chunks += [Chunk(SPANISH + f"Punto {n}.", f"s{n}.txt", f"s{n}", 0) for n in range(8)]
+    memory = Memory(client, main, english=model)
+    memory.workspace("w").add("documents", chunks)
+    query = "Where does the owl sleep during the day?"
+    found = memory.workspace("w").search(query, k=3)
+    assert [h.doc_id for h in found] == ["alpha", "beta", "gamma"]  # the main vectors' order: no English vote
+
+
 def test_spanish_questions_and_spanish_passages_never_ask_the_english_model(tmp_path, embedder):
     client = chroma_client(tmp_path / "data")
     model = marked("presupuesto")

@@ -38,7 +38,8 @@ from chromadb.config import Settings as ChromaSettings
 
 from crew.retrieval import english as en
 from crew.retrieval.embeddings import Embedder
-from crew.retrieval.fusion import ENGLISH_WEIGHT, RRF_K, fuse, keyword_weight, one_per_place, same_language
+from crew.retrieval.fusion import (ENGLISH_POOL_SHARE, ENGLISH_WEIGHT, RRF_K, fuse, keyword_weight, one_per_place,
+                                   same_language)
 from crew.retrieval import sentences, windows
 from crew.retrieval.keywords import KeywordIndex
 from crew.storage.files import DataFiles
@@ -577,8 +578,9 @@ class WorkspaceMemory:
     def _english_ranking(self, pool: list[tuple[Kind, str]], packed: dict[tuple[Kind, str], str],
                          query: np.ndarray | None) -> list[tuple[Kind, str]]:
         """The pool's English chunks (`packed`: their English vectors, kept as their rows were read) ranked
-        by the English model's vector of the question (`_english_query`); [] without one."""
-        if query is None or not any(key in packed for key in pool):
+        by the English model's vector of the question (`_english_query`); [] without one, or when most of the
+        pool is not English (fusion.ENGLISH_POOL_SHARE)."""
+        if query is None or not pool or sum(key in packed for key in pool) < ENGLISH_POOL_SHARE * len(pool):
             return []
         scores = {key: en.similarity(packed[key], query) for key in pool if key in packed}
         return sorted(scores, key=lambda key: scores[key], reverse=True)
