@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -24,6 +25,10 @@ class _Loaded:
 
         self.llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
         self.lock = threading.Lock()
+        # Freed at exit while llama_cpp's module is still whole: left to Llama.__del__ during interpreter
+        # teardown it calls into already-cleared globals and prints "TypeError: 'NoneType' object is not
+        # callable" (llama-cpp-python issues 1610, 2002). close() is safe to call twice.
+        weakref.finalize(self, self.llama.close)
 
 
 @lru_cache(maxsize=4)
