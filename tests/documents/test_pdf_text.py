@@ -53,6 +53,14 @@ def test_real_pdf_words_hyphenated_at_a_line_end_are_spelled_as_the_document_spe
     assert "\x02" not in text
 
 
+def test_real_pdf_footnotes_do_not_start_with_their_number_run_into_a_word(maint_guide):
+    pages = {s.page: s.text for s in parse("maint-guide.es.pdf", maint_guide).sections}
+    assert "\nHay varios paquetes similares pero más específicos como dh-make-perl" in pages[9]
+    assert "3Hay" not in pages[9]
+    assert "Añade el paquete dh-autoreconf" in pages[16] and "10Añade" not in pages[16]
+    assert clean_page_text("83M disk.img\n2 Sección") == "83M disk.img\n2 Sección"  # a size, a numbered line
+
+
 def test_a_hyphenation_mark_is_read_by_the_document_s_own_spellings():
     spelled = spellings(["stable-backports is open", "an ordinary documentation page", "binNMUs and NMUs"])
     assert clean_page_text("upload to stable\x02backports?", spelled) == "upload to stable-backports?"

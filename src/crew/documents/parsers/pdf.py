@@ -31,6 +31,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # PDFium marks a word hyphenated across a line break with \x02 and joins the two halves. Whether the hyphen
 # was the word's own ("dpkg-source", "stable-backports") or the typesetter's ("docu-mentación") is read off
 # the rest of the document first: the way it writes the same word where no line breaks it.
+# A footnote at a page's foot starts with its number run into its first word ("3Hay varios paquetes...",
+# "10Añade el paquete..."): prose never starts with a number glued to a capitalised word.
+_FOOTNOTE_MARK = re.compile(r"(?m)^\d{1,3}(?=[A-ZÁÉÍÓÚÑ][a-záéíóúñü]|[¿¡«“”\"(][A-Za-zÁÉÍÓÚÑ])")
 _BROKEN = re.compile(r"\S*\x02\S*")
 _WORD = re.compile(r"[\w.+~/-]+")
 _LEFT = re.compile(r"[\w.+~/-]*\x02")
@@ -83,11 +86,12 @@ def _unbreak(text: str, spelled: Counter[str]) -> str:
 
 def clean_page_text(text: str, spelled: Counter[str] | None = None) -> str:
     """PDFium's page text as plain lines: hyphen marks resolved (by the document's `spellings`), control
-    characters out, spaces folded."""
+    characters out, spaces folded, footnote numbers off their footnotes' first words."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _unbreak(text, spelled if spelled is not None else spellings([text]))
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
+    text = _FOOTNOTE_MARK.sub("", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
