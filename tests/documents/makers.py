@@ -49,6 +49,40 @@ def book_pdf(title: str, chapters: list[tuple[str, list[str]]]) -> bytes:
     return buf.getvalue()
 
 
+def table_pdf(before: str, rows: list[list[list[str]]], columns: list[int], after: str) -> bytes:
+    """A page laid out as DocBook's PDFs lay out a table: a paragraph, then each row's cells drawn one after the
+    other, each cell's lines going down from the row's top at its column's x (so a row's second cell is drawn
+    above where its first cell ended), then a paragraph; and a second page of two columns of prose."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    y = 800
+    for line in _wrap(before, 90):
+        c.drawString(50, y, line)
+        y -= 14
+    y -= 10
+    for row in rows:
+        for x, cell in zip(columns, row):
+            for n, line in enumerate(cell):
+                c.drawString(x, y - 14 * n, line)
+        y -= 14 * max(len(cell) for cell in row) + 8
+    y -= 10
+    for line in _wrap(after, 90):
+        c.drawString(50, y, line)
+        y -= 14
+    c.showPage()
+    for x, text in ((50, before), (310, after)):
+        y = 800
+        for line in _wrap(text * 3, 40):
+            c.drawString(x, y, line)
+            y -= 14
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def encrypted_pdf(pages: list[str], user_password: str = "secret") -> bytes:
     from pypdf import PdfReader, PdfWriter
 

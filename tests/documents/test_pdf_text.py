@@ -61,6 +61,34 @@ def test_real_pdf_footnotes_do_not_start_with_their_number_run_into_a_word(maint
     assert clean_page_text("83M disk.img\n2 Sección") == "83M disk.img\n2 Sección"  # a size, a numbered line
 
 
+def test_made_pdf_table_rows_are_one_line_each_and_prose_keeps_its_lines():
+    before = "Before the table a paragraph of prose runs over more than one line of the page, as prose does in a manual."
+    after = "After the table another paragraph says what the table was about, and it too wraps onto a second line."
+    rows = [[["apt upgrade"], ["aptitude", "safe-upgrade"], ["upgrades the installed packages", "without removing any"]],
+            [["apt full-upgrade"], ["aptitude", "full-upgrade"], ["upgrades them and removes", "what it must"]]]
+    data = makers.table_pdf(before, rows, [50, 170, 290], after)
+    parsed = parse("table.pdf", data)
+    lines = parsed.sections[0].text.splitlines()
+    # PDFium puts the first lines of the first two cells on one line ("apt upgrade aptitude"); the second cell's
+    # next line stands under its first word and goes on with it.
+    assert "apt upgrade aptitude safe-upgrade · upgrades the installed packages without removing any" in lines
+    assert "apt full-upgrade aptitude full-upgrade · upgrades them and removes what it must" in lines
+    assert not [line for line in lines if "·" in line and ("paragraph" in line)]  # prose is no cell
+    # Two columns of prose side by side are not a table: each keeps its lines.
+    second = parsed.sections[1].text
+    assert "·" not in second and len(second.splitlines()) > 10
+
+
+def test_real_manual_table_row_keeps_its_command_with_what_it_does():
+    """Debian's Spanish reference, table 2.6 (page 79): PDFium gives its cells line by line, column by column."""
+    parsed = parse("debian-reference.es.pdf", DEBIAN_REFERENCE.read_bytes())
+    page = next(s.text for s in parsed.sections if s.page == 79).splitlines()
+    assert "apt upgrade aptitude safe-upgrade · apt-get upgrade · actualiza los paquetes ya instalados a las nuevas " \
+           "versiones candidatas sin eliminar ningún paquete" in page
+    assert "apt remove foo · aptitude remove foo · apt-get remove foo · elimina el paquete «foo» sin eliminar sus " \
+           "archivos de configuración" in page
+
+
 def test_a_hyphenation_mark_is_read_by_the_document_s_own_spellings():
     spelled = spellings(["stable-backports is open", "an ordinary documentation page", "binNMUs and NMUs"])
     assert clean_page_text("upload to stable\x02backports?", spelled) == "upload to stable-backports?"
@@ -236,3 +264,24 @@ def test_an_encrypted_pdf_with_an_empty_user_password_opens_and_a_real_one_is_re
 
     with pytest.raises(IngestError, match="password-protected: remove the password"):
         parse("locked.pdf", makers.encrypted_pdf(["Secret."]))
+
+
+def test_a_page_whose_characters_cannot_be_placed_keeps_pdfium_s_own_text():
+    """A character outside the BMP is two of PDFium's characters and one of Python's: the positions of the rest
+    no longer line up with the text, so the page's lines are taken as PDFium gives them."""
+    from crew.documents.parsers.pdf_layout import text_of
+
+    class Page:
+        def count_chars(self) -> int:
+            return 4
+
+        def get_text_range(self, start: int, count: int) -> str:
+            return "😀 a"
+
+        def get_text_bounded(self) -> str:
+            return "😀 a\nb"
+
+        def get_charbox(self, index: int):
+            raise AssertionError("no positions are read")
+
+    assert text_of(Page()) == "😀 a\nb"

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
 from crew.documents.parsers.furniture import strip_furniture
 from crew.documents.parsers.outline import Entry, entries_of, page_headings
+from crew.documents.parsers.pdf_layout import text_of
 from crew.documents.parsers.sniff import sniff
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -118,7 +119,8 @@ def _opened(data: bytes) -> Iterator[object]:
 
 
 def page_texts(data: bytes, tick: Tick = no_tick) -> Iterator[str]:
-    """Yield each physical page's raw text in order, holding one page in memory at a time."""
+    """Yield each physical page's raw text in order (a table's rows on a line each: crew.documents.parsers.
+    pdf_layout), holding one page in memory at a time."""
     with _opened(data) as doc:
         with PDFIUM_LOCK:
             total = len(doc)
@@ -130,7 +132,7 @@ def page_texts(data: bytes, tick: Tick = no_tick) -> Iterator[str]:
                 try:
                     page = doc[number - 1]
                     textpage = page.get_textpage()
-                    text = textpage.get_text_bounded()
+                    text = text_of(textpage)
                 except Exception as exc:
                     raise IngestError(f"the PDF is damaged: page {number} cannot be read ({_short(exc)})") from None
                 finally:
