@@ -580,7 +580,7 @@ class WorkspaceMemory:
         """The pool's English chunks (`packed`: their English vectors, kept as their rows were read) ranked
         by the English model's vector of the question (`_english_query`); [] without one, or when most of the
         pool is not English (fusion.ENGLISH_POOL_SHARE)."""
-        if query is None or not pool or sum(key in packed for key in pool) < ENGLISH_POOL_SHARE * len(pool):
+        if query is None or sum(key in packed for key in pool) < ENGLISH_POOL_SHARE * len(pool):
             return []
         scores = {key: en.similarity(packed[key], query) for key in pool if key in packed}
         return sorted(scores, key=lambda key: scores[key], reverse=True)

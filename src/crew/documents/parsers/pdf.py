@@ -29,16 +29,17 @@ from crew.documents.parsers.sniff import sniff
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# PDFium marks a word hyphenated across a line break with \x02 and joins the two halves. Whether the hyphen
-# was the word's own ("dpkg-source", "stable-backports") or the typesetter's ("docu-mentación") is read off
-# the rest of the document first: the way it writes the same word where no line breaks it.
 # A footnote at a page's foot starts with its number run into its first word ("3Hay varios paquetes...",
 # "10Añade el paquete..."): prose never starts with a number glued to a capitalised word.
 _FOOTNOTE_MARK = re.compile(r"(?m)^\d{1,3}(?=[A-ZÁÉÍÓÚÑ][a-záéíóúñü]|[¿¡«“”\"(][A-Za-zÁÉÍÓÚÑ])")
+# PDFium marks a word hyphenated across a line break with \x02 and joins the two halves. Whether the hyphen
+# was the word's own ("dpkg-source", "stable-backports") or the typesetter's ("docu-mentación") is read off
+# the rest of the document first: the way it writes the same word where no line breaks it.
 _BROKEN = re.compile(r"\S*\x02\S*")
-_WORD = re.compile(r"[\w.+~/-]+")
-_LEFT = re.compile(r"[\w.+~/-]*\x02")
-_RIGHT = re.compile(r"\x02[\w.+~/-]*")
+_WORD_CHARS = r"[\w.+~/-]"  # a word, a name, a path or an address
+_WORD = re.compile(_WORD_CHARS + "+")
+_WORD_END = re.compile(_WORD_CHARS + "*$")
+_WORD_START = re.compile(_WORD_CHARS + "*")
 PDFIUM_LOCK = threading.RLock()
 
 # pypdfium2's error codes (FPDF_ERR_*) for the failures a person can act on.
@@ -59,8 +60,8 @@ def spellings(texts: Iterable[str]) -> Counter[str]:
 def _hyphen(left: str, right: str, spelled: Counter[str]) -> str:
     """What a hyphenation mark between `left` and `right` (the word's halves) stands for: "-" or nothing."""
     right = right.rstrip(".")
-    hyphened, joined = spelled[f"{left}-{right}"], spelled[left + right]
-    if hyphened != bool(joined) and (hyphened or joined):
+    hyphened, joined = spelled[f"{left}-{right}"] > 0, spelled[left + right] > 0
+    if hyphened != joined:  # the document writes it one way only
         return "-" if hyphened else ""
     if not left or not right:
         return ""
@@ -73,13 +74,9 @@ def _hyphen(left: str, right: str, spelled: Counter[str]) -> str:
 
 def _unbreak(text: str, spelled: Counter[str]) -> str:
     def one(match: re.Match) -> str:
-        word = match.group(0)
-        halves = word.split("\x02")
-        out = halves[0]
-        for half in halves[1:]:
-            left = _LEFT.search(out + "\x02").group(0)[:-1]
-            right = _RIGHT.match("\x02" + half).group(0)[1:]
-            out += _hyphen(left, right, spelled) + half
+        out, *rest = match.group(0).split("\x02")
+        for half in rest:
+            out += _hyphen(_WORD_END.search(out).group(0), _WORD_START.match(half).group(0), spelled) + half
         return out
 
     return _BROKEN.sub(one, text)

@@ -58,10 +58,10 @@ def _line(textpage: Any, text: str, a: int, b: int) -> Line:
     # Each word's first character and the line's last stand for the line: a box per character tripled the
     # time a page takes to read.
     inked = [i for i in range(a, b) if not text[i].isspace()]
-    sample = inked[:1] + [i for i in inked[1:] if text[i - 1] == " "] + inked[-1:]
-    boxes = {i: textpage.get_charbox(i) for i in sample}
+    words = [i for i in inked[1:] if text[i - 1] == " "]
+    boxes = {i: textpage.get_charbox(i) for i in inked[:1] + words + inked[-1:]}
     drawn = [box for box in boxes.values() if box[2] > box[0]] or [(0.0, 0.0, 0.0, 1.0)]
-    starts = [boxes[i][0] for i in boxes if i > a and text[i - 1] == " " and boxes[i][2] > boxes[i][0]]
+    starts = [boxes[i][0] for i in words if boxes[i][2] > boxes[i][0]]
     return Line(text[a:b].strip().replace(_HYPHEN_MARK, "\x02"), min(box[0] for box in drawn),
                 max(box[2] for box in drawn), statistics.median(box[1] for box in drawn),
                 max(1.0, statistics.median(box[3] - box[1] for box in drawn)), starts)
