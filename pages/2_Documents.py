@@ -13,7 +13,8 @@ from __future__ import annotations
 import streamlit as st
 
 from crew.documents.ingest import upload_limit_mb
-from crew.presentation.library_rows import UPLOAD_TYPES, library_rows, plural, progress_label, summary_line
+from crew.presentation.library_rows import (UPLOAD_TYPES, library_rows, outdated_line, plural, progress_label,
+                                            summary_line)
 from crew import Crew
 from crew.settings import Settings
 from crew.documents.uploads import FileUpload, UploadJob, Uploads
@@ -128,6 +129,14 @@ for problem in stale:  # vectors of another embedding model: searching them woul
 if stale:
     st.button("Re-index now", key="reindex-stale", type="primary", icon=":material/refresh:", disabled=busy,
               on_click=reindex, args=(crew, uploads, ws))
+    outdated = []  # the re-index above reads them again too
+else:
+    with stop_on_fault(page.settings):
+        outdated = crew.outdated(ws)
+if outdated:  # read by an older reader of their format: the current one makes better text to find and quote
+    st.info(plain(outdated_line(outdated)), icon=":material/update:")
+    st.button("Re-index now", key="reindex-outdated", type="primary", icon=":material/refresh:", disabled=busy,
+              on_click=reindex, args=(crew, uploads, ws))
 
 with stop_on_fault(page.settings):
     documents = crew.documents(ws)
@@ -140,7 +149,7 @@ else:
     st.dataframe([{k: v for k, v in r.items() if k != "doc_id"} for r in rows], hide_index=True, width="stretch")
     st.caption("Delete a document to remove it and its chunks from the workspace's memory. Re-index reads every "
                "document again from its original file and embeds it with the current model.")
-    if not stale:
+    if not stale and not outdated:
         st.button("Re-index", key="reindex", icon=":material/refresh:", disabled=busy, on_click=reindex,
                   args=(crew, uploads, ws), help="After an update of the readers or of the embedding model. Documents "
                   "keep their names; one that cannot be read again keeps its current chunks.")

@@ -120,6 +120,16 @@ def _library(settings, workspace: str):
                                   originals=open_originals(settings))
 
 
+def _note_outdated(documents, workspace: str) -> None:
+    """Say on stderr which documents an older reader read, and the command that reads them again."""
+    from crew.presentation.library_rows import plural, some_names
+
+    if documents:
+        again = "them again from their originals" if len(documents) > 1 else "it again from its original"
+        print(f"note: {plural(len(documents), 'document')} of {workspace} ({some_names(documents)}) read by an older"
+              f" reader; `crew reindex --workspace {workspace}` reads {again}", file=sys.stderr)
+
+
 def cmd_ingest(args) -> tuple[object, int]:
     from crew.faults import explainer
     from crew.documents.ingest import IngestLimits, ingest_path
@@ -134,6 +144,7 @@ def cmd_ingest(args) -> tuple[object, int]:
         note = " - " + res.error if res.error else (" - " + res.extra.get("note", "") if res.duplicate else "")
         print(f"{res.file}: {res.status} ({res.chunks} chunks){note}", file=sys.stderr)
         results.append(res)
+    _note_outdated(library.outdated(args.workspace), args.workspace)
     code = 1 if any(r.status != "ok" for r in results) else 0
     if args.json:
         return [{k: r.to_dict()[k] for k in ("file", "status", "chunks", "error")} for r in results], code
@@ -147,11 +158,12 @@ def cmd_search(args) -> tuple[object, int]:
         raise UsageError("-k must be at least 1")
     from crew import StaleVectors
 
-    memory = _memory(_settings(None), args.workspace)
+    memory, library = _library(_settings(None), args.workspace)
     try:
         hits = memory.search_documents(args.query, k=args.k, with_findings=args.findings)
     except StaleVectors as exc:
         raise UsageError(str(exc)) from None
+    _note_outdated(library.outdated(args.workspace), args.workspace)
     rows = [{"text": h.text, "source": h.source, "page": h.page, "score": h.score, "chunk_id": h.chunk_id, "url": h.url,
              "heading": h.heading, "rows": h.rows, "place": h.place, "doc_id": h.doc_id, "kind": h.kind} for h in hits]
     if args.json:
@@ -290,6 +302,7 @@ def cmd_eval(args) -> tuple[object, int]:
         questions = load_questions(crew, args.workspace, data, Path(args.questions).name)
     except (QuestionFileError, WorkspaceError) as exc:
         raise UsageError(str(exc)) from None
+    _note_outdated(crew.outdated(args.workspace), args.workspace)  # its figures are of the older text
 
     def progress(done: int, total: int, question) -> None:
         if question is not None:

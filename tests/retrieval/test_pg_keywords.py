@@ -247,11 +247,11 @@ def test_schema_is_created_once_when_two_instances_start_together(postgres_serve
         t.join()
     try:
         assert errors == []
-        assert sorted(i.migrations_applied for i in opened) == [0, 0, 0, 3]  # alembic's 0001 to 0003, once
+        assert sorted(i.migrations_applied for i in opened) == [0, 0, 0, 4]  # alembic's 0001 to 0004, once
         import psycopg
 
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
     finally:
         for i in opened:
             i.close()
@@ -284,7 +284,7 @@ def test_keyword_rows_written_before_0003_are_rewritten_with_their_tsvector_in_t
                             " AND attname = 'tsv'").fetchone() == ("x",)
     index = PgKeywordIndex(url)
     try:
-        assert index.migrations_applied == 1
+        assert index.migrations_applied == 2  # 0003, then 0004 (the library's reader column)
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'crew_keyword_chunks'::regclass"
                                 " AND attname = 'tsv'").fetchone() == ("m",)

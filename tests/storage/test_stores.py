@@ -15,6 +15,8 @@ from crew.settings import Settings
 from crew.storage import protocols
 from crew.storage.traces import price_table
 
+HEAD = "0004"  # the newest revision of crew/storage/schema/versions
+
 # Traces ----------------------------------------------------------------------------------------------
 
 
@@ -99,13 +101,15 @@ def test_document_rows_from_ingesting_to_ready_to_gone(backend):
     assert not rows.insert("w", "d1", "c.md", "md", 10, "h2", now=1.0, owner="host:1")  # the same id
     assert rows.insert("v", "d1", "a.md", "md", 10, "h1", now=1.0, owner="host:1")  # another workspace
     assert rows.ready("w") == [] and [j.doc_id for j in rows.unfinished("w")] == ["d1"]
-    rows.set_counts("w", "d1", pages=2, rows=0, chunks=5, seconds=0.5)
+    rows.set_counts("w", "d1", pages=2, rows=0, chunks=5, seconds=0.5, reader=1)
+    assert rows.get("w", "d1").reader == 1
     rows.beat("w", "d1", 5.0)
     assert rows.job("w", "d1").heartbeat == 5.0 and rows.job("w", "d1").owner == "host:1"
-    assert rows.finish("w", "d1", pages=3, rows=7, chunks=9, seconds=1.5, now=6.0)
-    assert not rows.finish("w", "d1", pages=3, rows=7, chunks=9, seconds=1.5, now=6.0)
+    assert rows.finish("w", "d1", pages=3, rows=7, chunks=9, seconds=1.5, reader=2, now=6.0)
+    assert not rows.finish("w", "d1", pages=3, rows=7, chunks=9, seconds=1.5, reader=2, now=6.0)
     [doc] = rows.ready("w")
-    assert (doc.name, doc.pages, doc.rows, doc.chunks, doc.status, doc.seconds) == ("a.md", 3, 7, 9, "ready", 1.5)
+    assert (doc.name, doc.pages, doc.rows, doc.chunks, doc.status, doc.seconds, doc.reader) == (
+        "a.md", 3, 7, 9, "ready", 1.5, 2)
     assert rows.by_hash("w", "h1") == doc and rows.get("w", "d1") == doc and rows.get("x", "d1") is None
     assert rows.start_delete("w", "d1", 7.0) and not rows.start_delete("w", "d1", 7.0)
     assert rows.get("w", "d1").status == "deleting"
@@ -250,7 +254,7 @@ def test_instances_starting_together_on_an_empty_database_create_the_schema_once
     import psycopg
 
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         # An older Crew (hand-rolled migrations) finds its stores past the version it knows and refuses to start.
         fence = dict(conn.execute("SELECT component, version FROM crew_schema").fetchall())
     assert fence == {c: 2 for c in ("chats", "traces", "documents", "keywords", "originals")}
@@ -289,7 +293,7 @@ def test_a_database_made_before_alembic_is_stamped_not_created_again(tmp_path, p
     finally:
         stores.close()
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         triggers = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crew_keyword_stats_%'").fetchone()
     assert triggers == (3,)
 
@@ -320,7 +324,7 @@ def test_a_schema_from_a_newer_crew_is_refused_with_what_to_do(tmp_path, postgre
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
         conn.execute("INSERT INTO alembic_version VALUES ('9999')")
-    with pytest.raises(DatabaseError, match="revision 9999, newer than this Crew's 0003: upgrade Crew"):
+    with pytest.raises(DatabaseError, match="revision 9999, newer than this Crew's " + HEAD + ": upgrade Crew"):
         open_stores(Settings(data_dir=tmp_path, database_url=url))
     with psycopg.connect(url) as conn:  # nothing was created beside it
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}

@@ -22,7 +22,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from crew.faults import leaves_storage_unusable
 from crew.retrieval.memory import Chunk, WorkspaceMemory
-from crew.documents.parsers import IngestError, ParseOptions, Section, file_format, parse
+from crew.documents.parsers import READERS, IngestError, ParseOptions, Section, file_format, parse
 from crew.documents.parsers.outline import heading_at
 from crew.settings import APP_DIR, Settings, default_of
 
@@ -281,7 +281,8 @@ def ingest_bytes(
         memory.add_document(doc_id, chunks, batch=batch, on_batch=stored)
         seconds = round(time.perf_counter() - started, 3)
         if library is not None:
-            library.finish(workspace, doc_id, pages=parsed.pages, rows=parsed.rows, chunks=len(chunks), seconds=seconds)
+            library.finish(workspace, doc_id, pages=parsed.pages, rows=parsed.rows, chunks=len(chunks), seconds=seconds,
+                           reader=READERS[fmt])
         report("done", 1.0)
         return IngestResult(source, "ok", len(chunks), doc_id=doc_id, pages=parsed.pages, rows=parsed.rows,
                             size=size, format=fmt, seconds=seconds)

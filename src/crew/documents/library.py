@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from crew.documents.originals import FileOriginals
+from crew.documents.parsers import READERS
 from crew.retrieval.memory import Memory, check_workspace
 from crew.storage.documents_table import Document, DocumentsTable, Job
 from crew.storage.files import DataFiles
@@ -57,6 +58,10 @@ class Library:
         self.sweep(workspace)
         return self.records.ready(workspace)
 
+    def outdated(self, workspace: str) -> list[Document]:
+        """A workspace's documents whose text an older reader of their format made: a re-index reads them better."""
+        return [d for d in self.documents(workspace) if d.reader < READERS.get(d.format, 0)]
+
     def get(self, workspace: str, doc_id: str) -> Document | None:
         return self.records.get(check_workspace(workspace), doc_id)
 
@@ -86,19 +91,21 @@ class Library:
         """A document's file as uploaded; None for documents added before originals were kept."""
         return self.originals.get(check_workspace(workspace), doc_id)
 
-    def refresh(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
-        """Record what a re-index made of a listed document."""
+    def refresh(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
+                reader: int) -> None:
+        """Record what a re-index made of a listed document, and which reader read it."""
         self.records.set_counts(check_workspace(workspace), doc_id, pages=pages, rows=rows, chunks=chunks,
-                                seconds=seconds)
+                                seconds=seconds, reader=reader)
 
     def heartbeat(self, workspace: str, doc_id: str) -> None:
         """Say an ingest is still alive, so no other process sweeps it away."""
         self.records.beat(check_workspace(workspace), doc_id, self.clock())
 
-    def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
-        """List the document: every chunk is stored."""
+    def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
+               reader: int) -> None:
+        """List the document: every chunk is stored (its text made by version `reader` of its format's reader)."""
         if not self.records.finish(check_workspace(workspace), doc_id, pages=pages, rows=rows, chunks=chunks,
-                                   seconds=seconds, now=self.clock()):
+                                   seconds=seconds, reader=reader, now=self.clock()):
             raise RuntimeError("the library lost track of this upload (was it swept as stale?)")
 
     def abandon(self, workspace: str, doc_id: str) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from crew.documents.ingest import IngestLimits, IngestResult, Progress, _Reporter, chunk_sections
 from crew.retrieval import windows
 from crew.retrieval.memory import Chunk, WorkspaceMemory, _metadata
-from crew.documents.parsers import IngestError, file_format, parse
+from crew.documents.parsers import READERS, IngestError, file_format, parse
 from crew.settings import default_of
 
 if TYPE_CHECKING:
@@ -158,7 +158,8 @@ class Reindex:
         self._done.add(doc.doc_id)
         self._keywords[doc.doc_id] = [(c.chunk_id, c.doc_id, c.text) for c in chunks]
         seconds = round(time.perf_counter() - started, 3)
-        self._refresh[doc.doc_id] = dict(pages=parsed.pages, rows=parsed.rows, chunks=len(chunks), seconds=seconds)
+        self._refresh[doc.doc_id] = dict(pages=parsed.pages, rows=parsed.rows, chunks=len(chunks), seconds=seconds,
+                                         reader=READERS[fmt])
         report("done", 1.0)
         return result("ok", len(chunks), pages=parsed.pages, rows=parsed.rows)
 

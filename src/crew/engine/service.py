@@ -193,6 +193,10 @@ class Crew:
         """Why the workspace's stored vectors cannot be used with the running embedder ([] when they can)."""
         return self.memory.workspace(workspace).stale()
 
+    def outdated(self, workspace: str):
+        """The workspace's documents an older reader of their format read: a re-index makes better text of them."""
+        return self.library().outdated(workspace)
+
     def reindex(self, workspace: str):
         """A re-index of the workspace: every document read again from its original and embedded again
         with the running embedder (crew.reindex); `run()` it, or `step` it as an upload job."""

@@ -61,6 +61,11 @@ def summary_line(result: Any) -> str:
     return f"{r['file']}: {'re-indexed' if reindexed else 'added'}, " + ", ".join(parts)
 
 
+def format_label(fmt: str) -> str:
+    """A format as the page names it: PDF, DOCX, Markdown."""
+    return "Markdown" if fmt == "markdown" else fmt.upper()
+
+
 def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
     """Rows for the library table, newest first as the library lists them."""
     rows = []
@@ -68,7 +73,7 @@ def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
         rows.append({
             "doc_id": d.doc_id,
             "Name": d.name,
-            "Type": d.format.upper() if d.format != "markdown" else "Markdown",
+            "Type": format_label(d.format),
             "Size": human_size(d.size),
             "Length": extent(d.pages, d.rows) or "—",
             "Chunks": d.chunks,
@@ -76,3 +81,17 @@ def library_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
         })
     return rows
 
+
+def some_names(documents: list[Any], shown: int = 3) -> str:
+    """'a.pdf, b.md and 4 more': a list of documents named in one short line."""
+    more = len(documents) - shown
+    return ", ".join(d.name for d in documents[:shown]) + (f" and {more:,} more" if more > 0 else "")
+
+
+def outdated_line(documents: list[Any]) -> str:
+    """Why the page offers a re-index: which documents an older reader read (plain text)."""
+    kinds = sorted({format_label(d.format) for d in documents})
+    one = len(documents) == 1
+    return (f"{plural(len(documents), 'document')} ({some_names(documents)}) {'was' if one else 'were'} read by an "
+            f"older version of Crew's {', '.join(kinds)} reader{'s' * (len(kinds) > 1)}. Re-index to read "
+            f"{'it' if one else 'them'} again from the original files: the current reader makes better text to find and quote.")

@@ -30,10 +30,14 @@ CREATE TABLE IF NOT EXISTS documents (
     heartbeat    REAL NOT NULL,
     owner        TEXT NOT NULL DEFAULT '',
     seconds      REAL NOT NULL DEFAULT 0,
+    reader       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace, doc_id),
     UNIQUE (workspace, content_hash)
 )
 """
+# Columns added since the table was first made, each with its default: a library file made before
+# gets them when it is opened (SQLite's CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+ADDED = {"reader": "INTEGER NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Document:
     status: str  # ingesting | ready | deleting
     uploaded_at: float
     seconds: float
+    reader: int = 0  # the version of its format's reader that made its text (crew.documents.parsers.READERS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,7 +75,7 @@ def _document(row: sqlite3.Row) -> Document:
     return Document(
         workspace=row["workspace"], doc_id=row["doc_id"], name=row["name"], format=row["format"], size=row["size"],
         content_hash=row["content_hash"], pages=row["pages"], rows=row["rows"], chunks=row["chunks"],
-        status=row["status"], uploaded_at=row["uploaded_at"], seconds=row["seconds"],
+        status=row["status"], uploaded_at=row["uploaded_at"], seconds=row["seconds"], reader=row["reader"],
     )
 
 
@@ -83,6 +88,11 @@ class DocumentsTable(SqlStore):
 
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, SCHEMA)
+        with self.transaction() as tx:  # two processes may open an old file at once: one adds, one finds
+            have = {r["name"] for r in tx.rows("PRAGMA table_info(documents)")}
+            for column, kind in ADDED.items():
+                if column not in have:
+                    tx.run(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
 
     def _one(self, sql: str, args: tuple) -> Document | None:
         row = self.row(sql, args)
@@ -111,9 +121,10 @@ class DocumentsTable(SqlStore):
             return False
         return True
 
-    def set_counts(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
-        self.run("UPDATE documents SET pages = ?, rows = ?, chunks = ?, seconds = ? WHERE workspace = ? AND doc_id = ?",
-                 (pages, rows, chunks, seconds, workspace, doc_id))
+    def set_counts(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
+                   reader: int) -> None:
+        self.run("UPDATE documents SET pages = ?, rows = ?, chunks = ?, seconds = ?, reader = ?"
+                 " WHERE workspace = ? AND doc_id = ?", (pages, rows, chunks, seconds, reader, workspace, doc_id))
 
     def beat(self, workspace: str, doc_id: str, now: float) -> None:
         """Renew an ingesting row's heartbeat."""
@@ -121,12 +132,12 @@ class DocumentsTable(SqlStore):
                  (now, workspace, doc_id))
 
     def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
-               now: float) -> bool:
+               reader: int, now: float) -> bool:
         """Mark an ingesting row ready; False when it is no longer ingesting (or gone)."""
         return self.run(
-            "UPDATE documents SET status = 'ready', pages = ?, rows = ?, chunks = ?, seconds = ?, heartbeat = ?"
-            " WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
-            (pages, rows, chunks, seconds, now, workspace, doc_id),
+            "UPDATE documents SET status = 'ready', pages = ?, rows = ?, chunks = ?, seconds = ?, reader = ?,"
+            " heartbeat = ? WHERE workspace = ? AND doc_id = ? AND status = 'ingesting'",
+            (pages, rows, chunks, seconds, reader, now, workspace, doc_id),
         ) == 1
 
     def start_delete(self, workspace: str, doc_id: str, now: float) -> bool:

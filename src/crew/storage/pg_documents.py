@@ -37,20 +37,21 @@ class PgDocuments(PgStore):
             " heartbeat, owner) VALUES (%s, %s, %s, %s, %s, %s, 'ingesting', %s, %s, %s) ON CONFLICT DO NOTHING",
             (workspace, doc_id, name, fmt, size, content_hash, now, now, owner)) == 1
 
-    def set_counts(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float) -> None:
-        self.run('UPDATE documents SET pages = %s, "rows" = %s, chunks = %s, seconds = %s'
-                 " WHERE workspace = %s AND doc_id = %s", (pages, rows, chunks, seconds, workspace, doc_id))
+    def set_counts(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
+                   reader: int) -> None:
+        self.run('UPDATE documents SET pages = %s, "rows" = %s, chunks = %s, seconds = %s, reader = %s'
+                 " WHERE workspace = %s AND doc_id = %s", (pages, rows, chunks, seconds, reader, workspace, doc_id))
 
     def beat(self, workspace: str, doc_id: str, now: float) -> None:
         self.run("UPDATE documents SET heartbeat = %s WHERE workspace = %s AND doc_id = %s AND status = 'ingesting'",
                  (now, workspace, doc_id))
 
     def finish(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
-               now: float) -> bool:
+               reader: int, now: float) -> bool:
         return self.run(
             'UPDATE documents SET status = \'ready\', pages = %s, "rows" = %s, chunks = %s, seconds = %s,'
-            " heartbeat = %s WHERE workspace = %s AND doc_id = %s AND status = 'ingesting'",
-            (pages, rows, chunks, seconds, now, workspace, doc_id)) == 1
+            " reader = %s, heartbeat = %s WHERE workspace = %s AND doc_id = %s AND status = 'ingesting'",
+            (pages, rows, chunks, seconds, reader, now, workspace, doc_id)) == 1
 
     def start_delete(self, workspace: str, doc_id: str, now: float) -> bool:
         return self.run("UPDATE documents SET status = 'deleting', heartbeat = %s"

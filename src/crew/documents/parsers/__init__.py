@@ -32,6 +32,19 @@ PARSERS: dict[str, tuple[str, Parser]] = {
 }
 SUFFIXES: tuple[str, ...] = tuple(PARSERS)
 
+# Which version of each format's reader made a document's text; the library keeps it per document, and a
+# document read by an older one is offered a re-index (crew.documents.library.Library.outdated). Raise a
+# format's number whenever the text its parser (or the cleaning and cutting after it) makes changes, so
+# documents already in workspaces get the better text. 0 is a document stored before readers were counted.
+READERS: dict[str, int] = {
+    "pdf": 1,  # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture
+    "docx": 1,
+    "markdown": 1,
+    "text": 1,
+    "html": 1,
+    "csv": 1,
+}
+
 
 def file_format(name: str) -> str:
     """Return the format a file name asks for ("pdf", "docx", ...); raise IngestError when none fits."""
@@ -53,6 +66,6 @@ def parse(name: str, data: bytes, options: ParseOptions = ParseOptions(), tick: 
 
 
 __all__ = [
-    "IngestError", "ParseOptions", "Parsed", "Section", "Tick", "PARSERS", "SUFFIXES",
+    "IngestError", "ParseOptions", "Parsed", "Section", "Tick", "PARSERS", "READERS", "SUFFIXES",
     "clean_text", "decode_text", "file_format", "parse", "no_tick",
 ]
