@@ -40,9 +40,10 @@ def delete(crew: Crew, workspace: str, doc_id: str, name: str) -> None:
         st.session_state[FLASH_KEY] = md("{} was already gone.", name)
 
 
-def reindex(crew: Crew, uploads: Uploads, workspace: str) -> None:
-    """Button callback: read every document again and embed it with the current model, in the background."""
-    job = crew.reindex(workspace)
+def reindex(crew: Crew, uploads: Uploads, workspace: str, only_outdated: bool = False) -> None:
+    """Button callback: read every document (or those an older reader read) again and embed it with the
+    current model, in the background."""
+    job = crew.reindex(workspace, only_outdated=only_outdated)
     if job.documents:  # one bar per document, as an upload's files
         st.session_state[JOB_KEY] = uploads.submit(workspace, [(d.name, b"") for d in job.documents], job.step).job_id
     else:
@@ -135,8 +136,9 @@ else:
         outdated = crew.outdated(ws)
 if outdated:  # read by an older reader of their format: the current one makes better text to find and quote
     st.info(plain(outdated_line(outdated)), icon=":material/update:")
-    st.button("Re-index now", key="reindex-outdated", type="primary", icon=":material/refresh:", disabled=busy,
-              on_click=reindex, args=(crew, uploads, ws))
+    st.button(f"Re-index {'it' if len(outdated) == 1 else 'them'}", key="reindex-outdated", type="primary",
+              icon=":material/refresh:", disabled=busy, on_click=reindex, args=(crew, uploads, ws, True),
+              help="Only these are read again; the other documents keep their chunks as they are.")
 
 with stop_on_fault(page.settings):
     documents = crew.documents(ws)

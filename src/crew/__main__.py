@@ -127,7 +127,7 @@ def _note_outdated(documents, workspace: str) -> None:
     if documents:
         again = "them again from their originals" if len(documents) > 1 else "it again from its original"
         print(f"note: {plural(len(documents), 'document')} of {workspace} ({some_names(documents)}) read by an older"
-              f" reader; `crew reindex --workspace {workspace}` reads {again}", file=sys.stderr)
+              f" reader; `crew reindex --outdated --workspace {workspace}` reads {again}", file=sys.stderr)
 
 
 def cmd_ingest(args) -> tuple[object, int]:
@@ -179,7 +179,7 @@ def cmd_reindex(args) -> tuple[object, int]:
     settings = _settings(None)
     memory, library = _library(settings, args.workspace)
     job = Reindex(memory, library, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
-                  limits=IngestLimits.from_settings(settings))
+                  limits=IngestLimits.from_settings(settings), only_outdated=args.outdated)
     total = len(job.documents)
     stale = sorted(job.stale)
     if stale:
@@ -200,7 +200,8 @@ def cmd_reindex(args) -> tuple[object, int]:
                 "documents": [{k: r.to_dict()[k] for k in ("file", "doc_id", "status", "chunks", "pages", "error")}
                               for r in results]}, code
     if not results:
-        return f"(no documents in workspace {args.workspace}){' - findings re-embedded' if stale else ''}", code
+        none = "no document an older reader read" if args.outdated else "no documents"
+        return f"({none} in workspace {args.workspace}){' - findings re-embedded' if stale else ''}", code
     return "\n".join(f"{r.file}\t{r.status}\t{r.chunks}\t{r.error}" for r in results), code
 
 
@@ -382,6 +383,8 @@ def parser() -> argparse.ArgumentParser:
     se.set_defaults(func=cmd_search)
 
     ri = sub.add_parser("reindex", help="read every document again and embed it with the current model")
+    ri.add_argument("--outdated", action="store_true",
+                    help="only the documents an older reader read; the others keep their chunks as they are")
     common(ri)
     ri.set_defaults(func=cmd_reindex)
 

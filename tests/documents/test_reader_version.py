@@ -3,6 +3,7 @@ older reader is offered a re-index: on the Documents page, in the CLI, and as `L
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from streamlit.testing.v1 import AppTest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from crew.documents.parsers import PARSERS, READERS
 from crew.documents.reindex import Reindex
 from crew.presentation.library_rows import outdated_line
+from crew.retrieval.memory import collection_name
 from crew.storage.documents_table import DocumentsTable
 from tests.documents import makers
 from tests.documents.test_documents_page import added
@@ -44,6 +46,28 @@ def test_a_document_added_now_is_current_and_one_read_before_is_outdated_until_r
     assert store.library.outdated("default") == []
     assert store.library.get("default", pdf.doc_id).reader == READERS["pdf"]
     assert store.library.get("default", notes.doc_id).reader == READERS["markdown"]
+
+
+def test_a_reindex_of_the_outdated_reads_only_them_and_carries_the_others_as_they_are(store):
+    pdf = store.ingest("birds.pdf", makers.pdf(PAGES))
+    notes = store.ingest("notes.md", NOTES)
+    read_by_older_reader(store.data_dir / "library.sqlite", pdf.doc_id)
+    # Stored text that only a re-read would change: the outdated PDF's is read again, the notes' is carried.
+    col = store.client.get_collection(collection_name("crew", "documents", "default"))
+    for doc_id in (pdf.doc_id, notes.doc_id):
+        old = col.get(where={"doc_id": doc_id}, include=["documents", "metadatas", "embeddings"])
+        col.upsert(ids=old["ids"], embeddings=old["embeddings"], metadatas=old["metadatas"],
+                   documents=[t.replace(" ", "") for t in old["documents"]])
+    notes_before = store.chroma(doc_id=notes.doc_id, windows=True)
+
+    job = Reindex(store.ws(), store.library, chunk_size=400, chunk_overlap=40, only_outdated=True)
+    assert [d.doc_id for d in job.documents] == [pdf.doc_id]
+    assert [(r.file, r.status) for r in job.run()] == [("birds.pdf", "ok")]
+    assert any("The kestrel ringing code is KESTREL-5521" in t for t in store.chroma(doc_id=pdf.doc_id)["documents"])
+    assert store.chroma(doc_id=notes.doc_id, windows=True) == notes_before  # carried, not read again
+    assert store.library.outdated("default") == []
+    assert {h.doc_id for h in store.ws().search("osprey returned", k=3)} >= {notes.doc_id}
+    assert Reindex(store.ws(), store.library, only_outdated=True).run() == []  # nothing left to read
 
 
 def test_a_document_without_its_original_stays_outdated_after_a_reindex(store):
@@ -90,10 +114,13 @@ def test_cli_search_names_the_outdated_documents_and_the_command_that_reads_them
     out = run_cli("search", "kestrel ringing code", "--json")
     assert out.returncode == 0 and out.stdout.startswith("[")  # stdout stays one JSON document
     assert "1 document of default (birds.pdf) read by an older reader" in out.stderr
-    assert "crew reindex --workspace default" in out.stderr
+    assert "crew reindex --outdated --workspace default" in out.stderr
 
-    assert run_cli("reindex", "--workspace", "default").returncode == 0
+    out = run_cli("reindex", "--outdated", "--workspace", "default", "--json")
+    assert out.returncode == 0 and [d["file"] for d in json.loads(out.stdout)["documents"]] == ["birds.pdf"]
     assert "older reader" not in run_cli("search", "kestrel ringing code").stderr
+    out = run_cli("reindex", "--outdated", "--workspace", "default")
+    assert out.returncode == 0 and out.stdout.strip() == "(no document an older reader read in workspace default)"
 
 
 def test_the_documents_page_offers_a_reindex_for_documents_an_older_reader_read(monkeypatch):
@@ -121,7 +148,7 @@ def test_the_documents_page_offers_a_reindex_for_documents_an_older_reader_read(
     at.button(key="reindex-outdated").click().run()
     assert not at.exception, at.exception
     added(at)
-    assert sorted(s.value.split(":")[0] for s in at.success) == ["birds.pdf", "notes.md"]
+    assert [s.value.split(":")[0] for s in at.success] == ["birds.pdf"]  # only it is read again
     assert crew.outdated("default") == []
     at.switch_page("pages/2_Documents.py").run()
     assert not at.info and [b for b in at.button if b.key == "reindex"]

@@ -35,7 +35,11 @@ REINDEXED = "reindex"  # IngestResult.extra key: this result is a re-index, not 
 
 @dataclass
 class Reindex:
-    """One re-index of one workspace: `step` once per document (in `documents` order), or `run`."""
+    """One re-index of one workspace: `step` once per document (in `documents` order), or `run`.
+
+    With `only_outdated`, `documents` are only those an older reader read (Library.outdated); the others'
+    chunks are carried into the new index as they are (embedded again from their text if the model changed).
+    """
 
     memory: WorkspaceMemory
     library: "DocumentLibrary"
@@ -43,11 +47,12 @@ class Reindex:
     chunk_overlap: int = default_of("chunk_overlap")
     limits: IngestLimits = field(default_factory=IngestLimits)
     batch: int = 64
+    only_outdated: bool = False
     documents: list["Document"] = field(init=False)
 
     def __post_init__(self) -> None:
         ws = self.memory.name
-        self.documents = self.library.documents(ws)
+        self.documents = self.library.outdated(ws) if self.only_outdated else self.library.documents(ws)
         self.model = self.memory.memory.model_id
         self.stale = {s.kind for s in self.memory.stale()}
         self._old = self.memory.memory.collection("documents", ws, fresh=True)

@@ -197,14 +197,16 @@ class Crew:
         """The workspace's documents an older reader of their format read: a re-index makes better text of them."""
         return self.library().outdated(workspace)
 
-    def reindex(self, workspace: str):
-        """A re-index of the workspace: every document read again from its original and embedded again
-        with the running embedder (crew.reindex); `run()` it, or `step` it as an upload job."""
+    def reindex(self, workspace: str, only_outdated: bool = False):
+        """A re-index of the workspace: every document (or, `only_outdated`, those an older reader read) read
+        again from its original and embedded with the running embedder (crew.reindex); `run()` it, or `step`
+        it as an upload job."""
         from crew.documents.ingest import IngestLimits
         from crew.documents.reindex import Reindex
 
         return Reindex(self.memory.workspace(workspace), self.library(), chunk_size=self.settings.chunk_size,
-                       chunk_overlap=self.settings.chunk_overlap, limits=IngestLimits.from_settings(self.settings))
+                       chunk_overlap=self.settings.chunk_overlap, limits=IngestLimits.from_settings(self.settings),
+                       only_outdated=only_outdated)
 
     def run_turn(self, workspace: str, chat_id: str | None, goal: str, review_plan: bool = False, *,
                  settings: Settings | None = None, models: dict[Role, BaseChatModel] | None = None,
