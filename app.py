@@ -6,11 +6,12 @@ import streamlit as st
 
 from crew import Crew, EmptyGoal, NotPaused, Turn
 from crew import ModelSpecError
-from crew.presentation.library_rows import outdated_line, progress_label, summary_line
+from crew.presentation.library_rows import progress_label, summary_line
 from crew.presentation.safe_text import md, plain, rich
 from crew.storage.chats import Chat, ChatStore
-from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup, stop_on_fault
+from pages.common.chrome import SETTINGS_PAGE, page_setup, stop_on_fault
 from pages.common.crew_access import chat_store, get_crew, models_for
+from pages.common.reader_notice import reader_notice
 from pages.common.turn_view import follow_live, render_stored
 
 INPUT_KEY = "goal_box"
@@ -220,13 +221,7 @@ def main() -> None:
             "gather evidence from this workspace's documents and the web, a **writer** drafts a cited answer and a "
             "**critic** checks it. Drop files on the chat box to add them to the workspace's documents."
         )
-        try:
-            outdated = crew.outdated(ws)
-        except Exception:  # the library cannot be read now: the chat says why when it is used
-            outdated = []
-        if outdated:  # answers quote the text an older reader made of these until they are read again
-            st.info(plain(outdated_line(outdated)), icon=":material/update:")
-            st.page_link(DOCUMENTS_PAGE, label="Re-index on the Documents page", icon=":material/refresh:")
+        reader_notice(crew, ws)
     else:
         st.subheader(plain(chat.title))
         for record in chats.turns(ws, chat.chat_id):

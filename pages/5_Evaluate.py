@@ -23,6 +23,7 @@ from crew import ModelSpecError
 from crew.presentation.safe_text import md, plain
 from pages.common.chrome import DOCUMENTS_PAGE, SETTINGS_PAGE, page_setup
 from pages.common.crew_access import get_crew, models_for
+from pages.common.reader_notice import reader_notice
 
 JOB_KEY = "evaluate_job"  # this session's latest evaluation
 
@@ -126,6 +127,7 @@ if not crew.documents(ws):
                icon=":material/folder_open:")
     st.page_link(DOCUMENTS_PAGE, label="Open Documents", icon=":material/folder_open:")
     st.stop()
+reader_notice(crew, ws)  # the figures would be of the older text
 
 job: EvaluationJob | None = st.session_state.get(JOB_KEY)
 if job is not None and job.evaluation.workspace != ws:

@@ -123,7 +123,7 @@ def test_cli_search_names_the_outdated_documents_and_the_command_that_reads_them
     assert out.returncode == 0 and out.stdout.strip() == "(no document an older reader read in workspace default)"
 
 
-def test_the_documents_page_offers_a_reindex_for_documents_an_older_reader_read(monkeypatch):
+def test_the_pages_offer_a_reindex_for_documents_an_older_reader_read(monkeypatch):
     from crew.engine.service import Crew
     from crew.settings import Settings
 
@@ -138,6 +138,9 @@ def test_the_documents_page_offers_a_reindex_for_documents_an_older_reader_read(
     assert not at.exception, at.exception  # the chat's welcome says so too, and links to the Documents page
     assert [i.value for i in at.info] == [outdated_line(crew.outdated("default"))]
     assert "Re-index on the Documents page" in [link.proto.label for link in at.get("page_link")]
+    at.switch_page("pages/5_Evaluate.py").run()  # and the Evaluate page: its figures would be of the older text
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == [outdated_line(crew.outdated("default"))]
     at.switch_page("pages/2_Documents.py").run()
     assert not at.exception, at.exception
     [info] = [i.value for i in at.info]
