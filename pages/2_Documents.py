@@ -136,7 +136,7 @@ else:
         outdated = crew.outdated(ws)
 if outdated:  # read by an older reader of their format: the current one makes better text to find and quote
     st.info(plain(outdated_line(outdated)), icon=":material/update:")
-    st.button(f"Re-index {'it' if len(outdated) == 1 else 'them'}", key="reindex-outdated", type="primary",
+    st.button("Re-index it" if len(outdated) == 1 else "Re-index them", key="reindex-outdated", type="primary",
               icon=":material/refresh:", disabled=busy, on_click=reindex, args=(crew, uploads, ws, True),
               help="Only these are read again; the other documents keep their chunks as they are.")
 
