@@ -164,3 +164,21 @@ def test_the_offer_names_a_few_documents_and_every_reader_that_changed():
     docs.append(SimpleNamespace(name="notes.md", format="markdown"))
     assert outdated_line(docs).startswith("5 documents (part0.pdf, part1.pdf, part2.pdf and 2 more) were read by an"
                                           " older version of Crew's Markdown, PDF readers. Re-index to read them again")
+
+
+def test_uploading_the_same_file_again_keeps_a_missing_original_so_a_reindex_can_read_it(store):
+    data = makers.pdf(PAGES)
+    pdf = store.ingest("birds.pdf", data)
+    read_by_older_reader(store.data_dir / "library.sqlite", pdf.doc_id)
+    (store.data_dir / "originals" / "default" / pdf.doc_id).unlink()  # added before originals were kept
+    [skipped] = Reindex(store.ws(), store.library, only_outdated=True).run()
+    assert skipped.status == "skipped" and "re-upload it to re-index it" in skipped.error
+
+    again = store.ingest("birds.pdf", data)  # what that message asks
+    assert again.duplicate and again.doc_id == pdf.doc_id and len(store.chroma()["ids"]) == pdf.chunks
+    assert "its original is kept now" in again.extra["note"] and "an older reader read it" in again.extra["note"]
+    assert store.library.original("default", pdf.doc_id) == data
+    [read] = Reindex(store.ws(), store.library, chunk_size=400, chunk_overlap=40, only_outdated=True).run()
+    assert read.status == "ok" and store.library.outdated("default") == []
+    third = store.ingest("birds.pdf", data)
+    assert third.duplicate and third.extra["note"] == "already in the library"  # nothing more to say

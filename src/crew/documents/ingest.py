@@ -22,6 +22,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from crew.faults import leaves_storage_unusable
 from crew.retrieval.memory import Chunk, WorkspaceMemory
+from crew.documents.library import read_by_older
 from crew.documents.parsers import READERS, IngestError, ParseOptions, Section, file_format, parse
 from crew.documents.parsers.outline import heading_at
 from crew.settings import APP_DIR, Settings, default_of
@@ -248,7 +249,7 @@ def ingest_bytes(
         if library is not None:
             known = library.by_hash(workspace, content_hash)
             if known is not None and known.status == "ready":
-                return _duplicate(source, known, size, started)
+                return _duplicate(source, known, size, started, library, data)
         report("parsing", 0.0)
         parsed = parse(source, data, limits.parse_options(chunk_size), tick=lambda f: report("parsing", f))
         report("chunking", 0.0)
@@ -267,7 +268,7 @@ def ingest_bytes(
             other = library.claim(workspace, doc_id, source, fmt, size, content_hash)
             if other is not None:
                 if other.status == "ready":
-                    return _duplicate(source, other, size, started)
+                    return _duplicate(source, other, size, started, library, data)
                 raise IngestError("the same file is being added or removed right now: try again in a moment")
             claimed = True
             library.keep_original(workspace, doc_id, data)  # for a re-index by a later parser or model
@@ -302,8 +303,15 @@ def ingest_bytes(
         raise
 
 
-def _duplicate(source: str, known, size: int, started: float) -> IngestResult:
+def _duplicate(source: str, known, size: int, started: float, library: "DocumentLibrary", data: bytes) -> IngestResult:
+    """The same bytes again: nothing stored twice, but an original the library lacks is kept now (a document
+    added before originals were could not be re-indexed: re-uploading it is what its message asks)."""
     note = f"already in the library as {known.name!r}" if known.name != source else "already in the library"
+    if library.original(known.workspace, known.doc_id) is None:
+        library.keep_original(known.workspace, known.doc_id, data)
+        note += "; its original is kept now, so a re-index can read it again"
+    if read_by_older(known):
+        note += "; an older reader read it: re-index to read it again (Documents page, crew reindex --outdated)"
     return IngestResult(source, "ok", known.chunks, doc_id=known.doc_id, pages=known.pages, rows=known.rows,
                         size=size, format=known.format, duplicate=True, extra={"note": note},
                         seconds=round(time.perf_counter() - started, 3))

@@ -25,7 +25,12 @@ from crew.storage.files import DataFiles
 from crew.storage.owners import owner_alive, process_owner
 from crew.storage.protocols import DocumentRecords, OriginalStore
 
-__all__ = ["Document", "Library"]
+__all__ = ["Document", "Library", "read_by_older"]
+
+
+def read_by_older(doc: Document) -> bool:
+    """Whether an older reader of its format than today's made the document's text."""
+    return doc.reader < READERS.get(doc.format, 0)
 
 
 class Library:
@@ -60,7 +65,7 @@ class Library:
 
     def outdated(self, workspace: str) -> list[Document]:
         """A workspace's documents whose text an older reader of their format made: a re-index reads them better."""
-        return [d for d in self.documents(workspace) if d.reader < READERS.get(d.format, 0)]
+        return [d for d in self.documents(workspace) if read_by_older(d)]
 
     def get(self, workspace: str, doc_id: str) -> Document | None:
         return self.records.get(check_workspace(workspace), doc_id)
