@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crew.documents.ingest import upload_limit_mb
+from crew.documents.library import read_by_older
 from crew.presentation.library_rows import (UPLOAD_TYPES, library_rows, outdated_line, plural, progress_label,
                                             summary_line)
 from crew import Crew
@@ -130,18 +131,17 @@ for problem in stale:  # vectors of another embedding model: searching them woul
 if stale:
     st.button("Re-index now", key="reindex-stale", type="primary", icon=":material/refresh:", disabled=busy,
               on_click=reindex, args=(crew, uploads, ws))
-    outdated = []  # the re-index above reads them again too
-else:
-    with stop_on_fault(page.settings):
-        outdated = crew.outdated(ws)
-if outdated:  # read by an older reader of their format: the current one makes better text to find and quote
+
+with stop_on_fault(page.settings):
+    documents = crew.documents(ws)
+# Read by an older reader of their format (none to offer while the re-index above reads every one again).
+outdated = [] if stale else [d for d in documents if read_by_older(d)]
+if outdated:
     st.info(plain(outdated_line(outdated)), icon=":material/update:")
     st.button("Re-index it" if len(outdated) == 1 else "Re-index them", key="reindex-outdated", type="primary",
               icon=":material/refresh:", disabled=busy, on_click=reindex, args=(crew, uploads, ws, True),
               help="Only these are read again; the other documents keep their chunks as they are.")
 
-with stop_on_fault(page.settings):
-    documents = crew.documents(ws)
 st.subheader(md("Library ({})", len(documents)))
 if not documents:
     st.info("No documents in this workspace yet. Add some above; the crew will search them and cite the page.",

@@ -77,6 +77,7 @@ def test_an_upload_original_is_kept_whole_per_workspace_replaced_and_deleted(bac
     data = bytes(range(256)) * 4096 + b"\x00tail"  # every byte value, NULs included, 1 MB
     originals.put("w", "d1", data)
     assert originals.get("w", "d1") == data
+    assert originals.has("w", "d1") and not originals.has("v", "d1") and not originals.has("w", "d2")
     assert originals.get("v", "d1") is None and originals.get("w", "d2") is None  # another workspace, another doc
     other = backend.originals()  # another process on the same data reads the same bytes
     assert other.get("w", "d1") == data
@@ -84,7 +85,7 @@ def test_an_upload_original_is_kept_whole_per_workspace_replaced_and_deleted(bac
     assert other.get("w", "d1") == b"second"
     originals.delete("w", "d1")
     originals.delete("w", "d1")  # deleting twice is not an error (a retried removal)
-    assert other.get("w", "d1") is None
+    assert other.get("w", "d1") is None and not other.has("w", "d1")
     for bad in ("../x", "", "a/b"):
         with pytest.raises(ValueError):
             originals.put("w", bad, b"x")

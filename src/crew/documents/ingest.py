@@ -307,7 +307,7 @@ def _duplicate(source: str, known, size: int, started: float, library: "Document
     """The same bytes again: nothing stored twice, but an original the library lacks is kept now (a document
     added before originals were could not be re-indexed: re-uploading it is what its message asks)."""
     note = f"already in the library as {known.name!r}" if known.name != source else "already in the library"
-    if library.original(known.workspace, known.doc_id) is None:
+    if not library.has_original(known.workspace, known.doc_id):
         library.keep_original(known.workspace, known.doc_id, data)
         note += "; its original is kept now, so a re-index can read it again"
     if read_by_older(known):

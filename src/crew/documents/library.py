@@ -96,6 +96,9 @@ class Library:
         """A document's file as uploaded; None for documents added before originals were kept."""
         return self.originals.get(check_workspace(workspace), doc_id)
 
+    def has_original(self, workspace: str, doc_id: str) -> bool:
+        return self.originals.has(check_workspace(workspace), doc_id)
+
     def refresh(self, workspace: str, doc_id: str, *, pages: int, rows: int, chunks: int, seconds: float,
                 reader: int) -> None:
         """Record what a re-index made of a listed document, and which reader read it."""

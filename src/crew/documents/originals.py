@@ -47,6 +47,10 @@ class FileOriginals:
         except FileNotFoundError:
             return None
 
+    def has(self, workspace: str, doc_id: str) -> bool:
+        """Whether a document's bytes are kept, without reading them."""
+        return self._path(workspace, doc_id).is_file()
+
     def delete(self, workspace: str, doc_id: str) -> None:
         self._path(workspace, doc_id).unlink(missing_ok=True)
 

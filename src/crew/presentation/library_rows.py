@@ -94,4 +94,5 @@ def outdated_line(documents: list[Any]) -> str:
     one = len(documents) == 1
     return (f"{plural(len(documents), 'document')} ({some_names(documents)}) {'was' if one else 'were'} read by an "
             f"older version of Crew's {', '.join(kinds)} reader{'s' * (len(kinds) > 1)}. Re-index to read "
-            f"{'it' if one else 'them'} again from the original files: the current reader makes better text to find and quote.")
+            f"{'it' if one else 'them'} again from the original files: the current reader makes better text to find "
+            "and quote.")

@@ -79,6 +79,11 @@ def _document(row: sqlite3.Row) -> Document:
     )
 
 
+def _columns(db) -> set[str]:
+    """The columns the `documents` table has in this file (`db`: the store, or a transaction of it)."""
+    return {r["name"] for r in db.rows("PRAGMA table_info(documents)")}
+
+
 def _job(row: sqlite3.Row) -> Job:
     return Job(row["doc_id"], row["owner"], row["heartbeat"])
 
@@ -88,11 +93,10 @@ class DocumentsTable(SqlStore):
 
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, SCHEMA)
-        with self.transaction() as tx:  # two processes may open an old file at once: one adds, one finds
-            have = {r["name"] for r in tx.rows("PRAGMA table_info(documents)")}
-            for column, kind in ADDED.items():
-                if column not in have:
-                    tx.run(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
+        if ADDED.keys() - _columns(self):  # an older file: add them under the write lock, looking again there,
+            with self.transaction() as tx:  # since another process may have added them meanwhile
+                for column in ADDED.keys() - _columns(tx):
+                    tx.run(f"ALTER TABLE documents ADD COLUMN {column} {ADDED[column]}")
 
     def _one(self, sql: str, args: tuple) -> Document | None:
         row = self.row(sql, args)

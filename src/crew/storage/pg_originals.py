@@ -29,5 +29,10 @@ class PgOriginals(PgStore):
         row = self.row("SELECT data FROM originals WHERE workspace = %s AND doc_id = %s", self._key(workspace, doc_id))
         return bytes(row["data"]) if row else None
 
+    def has(self, workspace: str, doc_id: str) -> bool:
+        """Whether a document's bytes are kept, without reading them."""
+        return self.row("SELECT 1 FROM originals WHERE workspace = %s AND doc_id = %s",
+                        self._key(workspace, doc_id)) is not None
+
     def delete(self, workspace: str, doc_id: str) -> None:
         self.run("DELETE FROM originals WHERE workspace = %s AND doc_id = %s", self._key(workspace, doc_id))
