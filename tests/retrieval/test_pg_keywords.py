@@ -82,6 +82,16 @@ def test_codes_are_searched_as_phrases(index, col):
     assert search(index, col, "os.path", 5) == ["c"]
 
 
+def test_a_name_nobody_wrote_whole_is_searched_by_its_words(index, col):
+    """People write "debian/watch" where the guide says "the watch file": a phrase in no chunk matches nothing, so
+    its words are searched instead; a phrase that is written somewhere is still searched as a phrase only."""
+    index.add(col, [("watch", "d", "The watch file tells uscan where upstream publishes its releases."),
+                    ("rules", "d", "The debian/rules file builds the package."),
+                    ("other", "d", "Debian is a free operating system, and Debian packages are built from sources.")])
+    assert search(index, col, "What is debian/watch for?", 1) == ["watch"]
+    assert search(index, col, "debian/rules", 5) == ["rules"]
+
+
 def test_one_pass_ranks_the_keyword_finds_and_scores_the_others(index, col):
     index.add(col, [(f"n-{i:06d}", "n", f"Note {i} about {'herons' if i < 10 else 'ducks'} and their nests.")
                     for i in range(30)] + [("k-000000", "k", "Kestrels hunt voles.")])
@@ -167,7 +177,8 @@ def test_both_backends_score_alike(tmp_path, pg_url, col):
     try:
         for idx in (sqlite, pg):
             idx.add(col, rows)
-        for query in ("office supplies March", "INV-1007", "información censo", "exceptions stack", "papelera"):
+        for query in ("office supplies March", "INV-1007", "información censo", "exceptions stack", "papelera",
+                      "Norte/March supplies"):
             a = sqlite.rank(sqlite.prepare(col, query), 10)[0]
             b = pg.rank(pg.prepare(col, query), 10)[0]
             assert [round(s, 6) for _, s in a] == [round(s, 6) for _, s in b], query

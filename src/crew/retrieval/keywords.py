@@ -19,13 +19,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from crew.storage.sql import SqlStore
 from crew.retrieval.stemming import analyze, fold, language_of, query_tokens
 
 TOKENIZER = "unicode61 remove_diacritics 2"  # the text arrives stemmed and folded (crew.stemming)
-# A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts.
+# A word with inner punctuation ("INV-2093", "3.14", "os.path") is searched as a phrase of its parts, or by its parts
+# alone where no chunk holds the phrase (`by_parts`).
 _WORD = re.compile(r"[^\W_]+(?:[-./:_'’][^\W_]+)*")
 MAX_TERMS = 16
 # Ranking cost grows with the postings read (~1.3 µs each here); beyond this many the commonest
@@ -72,6 +73,16 @@ def query_terms(query: str) -> list[tuple[str, tuple[str, ...]]]:
             seen.add(tokens)
             out.append((word, tokens))
     return out
+
+
+def by_parts(phrases: Iterable[tuple[str, ...]], holds: Callable[[tuple[str, ...]], bool]) -> list[tuple[str, ...]]:
+    """The query's phrases, each one of several words the index does not hold whole (`holds`) replaced by its
+    words: people write a name as a path or a dotted name ("debian/watch") that a document spells otherwise
+    ("the watch file", under a `debian/` heading), and a phrase nobody wrote matches nothing."""
+    out: list[tuple[str, ...]] = []
+    for toks in phrases:
+        out.extend([toks] if len(toks) == 1 or holds(toks) else [(tok,) for tok in toks])
+    return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -160,8 +171,9 @@ class KeywordIndex(SqlStore):
     def prepare(self, collection: str, query: str) -> KeywordQuery | None:
         """Turn a query into the FTS5 expression to run (None when no word of it is in the index).
 
-        Words nobody uses are dropped; past the postings budget the commonest words are too (all of them
-        when the rarest is past it alone).
+        Words nobody uses are dropped, and a name of several words nobody wrote whole is searched by its words
+        (`by_parts`); past the postings budget the commonest words are dropped too (all of them when the rarest is
+        past it alone).
         """
         terms = query_terms(query)
         if not terms:
@@ -173,8 +185,10 @@ class KeywordIndex(SqlStore):
         tokens = sorted({tok for _, toks in terms for tok in toks})
         df = {r[0]: r[1] for r in self.rows(
             f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens)}
+        phrases = by_parts((toks for _, toks in terms), lambda toks: min(df.get(tok, 0) for tok in toks) > 0 and bool(
+            self.rows(f'SELECT 1 FROM "{t}" WHERE "{t}" MATCH ? LIMIT 1', ('"' + " ".join(toks) + '"',))))
         # A phrase is as rare as its rarest word; a term nobody uses cannot match.
-        scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), toks) for _, toks in terms) if s[0] > 0),
+        scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), toks) for toks in phrases) if s[0] > 0),
                         key=lambda s: s[0])
         kept, postings = [], 0
         for freq, toks in scored[:MAX_TERMS]:

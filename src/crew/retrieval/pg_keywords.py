@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from crew.retrieval.keywords import MAX_TERMS, POSTINGS_BUDGET, query_terms
+from crew.retrieval.keywords import MAX_TERMS, POSTINGS_BUDGET, by_parts, query_terms
 from crew.retrieval.stemming import analyze
 from crew.storage.postgres import ensure_schema, open_pool
 
@@ -114,13 +114,13 @@ class PgKeywordIndex:
     def prepare(self, collection: str, query: str) -> PgKeywordQuery | None:
         """Turn a query into the phrases to run and their idf (None when no word of it is in the index).
 
-        Words nobody uses are dropped; past the postings budget the commonest words are too, all of them when
-        the rarest is past it alone (as FTS5's).
+        Words nobody uses are dropped, a name of several words nobody wrote whole is searched by its words
+        (`by_parts`); past the postings budget the commonest words are dropped too, all of them when the rarest is
+        past it alone (as FTS5's).
         """
         terms = query_terms(query)
         if not terms:
             return None
-        phrases = list(dict.fromkeys(" ".join(toks) for _, toks in terms))
         # Like FTS5's, a phrase is as rare as its rarest word (from the kept counts); its true count, for the
         # idf, is read through the GIN index only for the few phrases of two or more words that are kept.
         with self._pool.connection() as conn:
@@ -129,6 +129,15 @@ class PgKeywordIndex:
             if stats is None or not stats[0]:
                 return None
             total, avg_length = stats[0], float(stats[1])
+            several = list(dict.fromkeys(toks for _, toks in terms if len(toks) > 1))
+            held: set[tuple[str, ...]] = set()
+            if several:
+                exists = ", ".join("EXISTS (SELECT 1 FROM crew_keyword_chunks WHERE collection = %s AND tsv @@"
+                                   " phraseto_tsquery('simple', crew_unaccent(%s)))" for _ in several)
+                got = conn.execute(f"SELECT {exists}", [a for toks in several for a in (collection, " ".join(toks))],
+                                   prepare=False).fetchone()
+                held = {toks for toks, there in zip(several, got) if there}
+            phrases = list(dict.fromkeys(" ".join(toks) for toks in by_parts((toks for _, toks in terms), held.__contains__)))
             found = conn.execute(
                 "SELECT crew_unaccent(p.phrase), (SELECT coalesce(min(coalesce(t.chunks, 0)), 0)"
                 " FROM unnest(tsvector_to_array(to_tsvector('simple', crew_unaccent(p.phrase)))) AS l (lexeme)"
