@@ -198,7 +198,8 @@ def test_relevance_sees_no_overlap_for_an_unrelated_question():
 
 
 def test_settle_keeps_the_supported_part_of_a_good_draft():
-    draft = "A cup of green tea holds about 30 mg of caffeine [1]. Green tea is made from leaves of Camellia sinensis [1]. It cures colds [1]."
+    draft = ("Green tea has about 30 mg of caffeine in each cup [1]. It is made from the leaves of Camellia sinensis [1]. "
+             "It cures colds [1].")
     settled = settle("How much caffeine is in green tea?", [ev(TEA)], [draft], "English")
     assert settled.kind == "written"
     assert "cures colds" not in settled.answer and "30 mg" in settled.answer
@@ -259,7 +260,7 @@ def test_settle_says_not_found_when_no_passage_names_what_was_asked_about():
     wg = vpn.replace("openvpn", "wireguard")
     settled = settle("How do I set up a VPN with WireGuard between two machines?", [ev(wg, similarity=0.9)],
                      ["To set up a VPN between two machines, install wireguard [1]."], "English")
-    assert settled.kind == "written"
+    assert settled.kind in ("written", "extractive") and "wireguard" in settled.answer
 
 
 # Whole turns ---------------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def _crew(make_crew, writer: list, critic: list | None = None, **overrides):
 
 
 def test_a_partly_supported_draft_goes_back_with_the_bad_sentence_named(make_crew):
-    partly = "A cup of green tea holds about 30 mg of caffeine [1]. It was first brewed on the moon [1]."
+    partly = "Green tea holds about 30 mg of caffeine per cup [1]. It was first brewed on the moon [1]."
     crew = _crew(make_crew, [partly, partly, partly])
     turn = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?")
     events = list(turn)
@@ -283,7 +284,7 @@ def test_a_partly_supported_draft_goes_back_with_the_bad_sentence_named(make_cre
     assert "moon" in crew.models["writer"].calls[1]["messages"][-1].content  # the writer was told
     result = turn.result
     assert result.limit_hit == "max_revisions"
-    assert result.answer_kind == "written" and result.answer == "A cup of green tea holds about 30 mg of caffeine [1]."
+    assert result.answer_kind == "written" and result.answer == "Green tea holds about 30 mg of caffeine per cup [1]."
     assert "moon" not in result.answer and any("left out" in n for n in result.notes)
 
 
@@ -302,13 +303,13 @@ def test_a_draft_with_nothing_supported_is_not_revised_but_quoted(make_crew):
 
 
 def test_a_supported_draft_reaches_the_model_critic_and_is_kept(make_crew):
-    crew = _crew(make_crew, ["A cup of green tea holds about 30 mg of caffeine [1]."])
+    crew = _crew(make_crew, ["Green tea holds about 30 mg of caffeine per cup [1]."])
     result = crew.run_turn("w", "t", "How much caffeine is in a cup of green tea?").run()
     assert len(crew.models["critic"].calls) == 1
     assert result.answer_kind == "written"
-    assert result.answer == "A cup of green tea holds about 30 mg of caffeine [1]."
-    assert result.to_json()["sentences"] == [{"text": "A cup of green tea holds about 30 mg of caffeine.",
-                                              "citations": [1], "support": 1.0, "supported": True}]
+    assert result.answer == "Green tea holds about 30 mg of caffeine per cup [1]."
+    assert result.to_json()["sentences"] == [{"text": "Green tea holds about 30 mg of caffeine per cup.",
+                                              "citations": [1], "support": 0.875, "supported": True}]
 
 
 def test_nothing_relevant_skips_the_writer_and_says_so(make_crew):
@@ -336,3 +337,32 @@ def test_the_cli_json_gives_each_sentence_its_support(tmp_path):
     result = json.loads(out.stdout)
     assert result["sentences"] and all(set(s) == {"text", "citations", "support", "supported"} for s in result["sentences"])
     assert all(s["supported"] for s in result["sentences"]) and result["not_found"] is False
+
+
+def test_a_draft_that_only_copies_lines_of_the_passages_is_quoted_by_the_question_instead():
+    # As the embedded model answered "¿Para qué sirve el archivo debian/watch?" on the Spanish packaging guide: a link
+    # line of another page, copied word for word, which the support check alone passes.
+    watch = ("El archivo watch configura el programa uscan, que comprueba si el autor ha publicado una versión nueva "
+             "del código fuente y la descarga.")
+    links = "Debian Wiki, HelpDebian (https://wiki.debian.org/HelpDebian) (documentación complementaria)"
+    evidence = [ev(watch, similarity=0.6), ev(links, similarity=0.4)]
+    settled = settle("¿Para qué sirve el archivo debian/watch?", evidence, ["Debian Wiki, HelpDebian [2]"], "Spanish")
+    assert settled.kind == "extractive" and "uscan" in settled.answer.splitlines()[1]  # the first quote
+    assert "only copied" in settled.notes[0]
+    # Written in the writer's own words (and supported), the draft is the answer.
+    own = settle("¿Para qué sirve el archivo debian/watch?", evidence,
+                 ["El archivo watch sirve para que uscan compruebe si hay una versión nueva y la descargue [1]."],
+                 "Spanish")
+    assert own.kind == "written" and own.answer.startswith("El archivo watch sirve")
+
+
+def test_a_draft_is_copied_when_most_of_its_word_pairs_stand_in_the_passages():
+    from crew.grounding.support import copied
+
+    # Stitched from two places with a word dropped, as the embedded model does: still the passages' own words.
+    stitched = check("Green tea is made from leaves of Camellia sinensis [1]. Black tea is oxidised before it is dried [1].",
+                     [TEA])
+    assert copied(stitched, [TEA])
+    # A close paraphrase of one sentence is the writer's own (0.78 of its word pairs are the passage's).
+    assert not copied(check("Green tea holds about 30 mg of caffeine per cup [1].", [TEA]), [TEA])
+    assert not copied(check("It cures colds [1].", [TEA]), [TEA])  # nothing kept: nothing copied

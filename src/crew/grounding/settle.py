@@ -16,7 +16,7 @@ from crew.grounding.extractive import Similarity, extract, headings_of, not_foun
 from crew.grounding.names import unmentioned
 from crew.settings import Settings
 from crew.engine.state import Evidence, SentenceCheck, source_label
-from crew.grounding.support import check
+from crew.grounding.support import check, copied
 
 AnswerKind = Literal["written", "extractive", "not_found"]
 # A draft is kept when at least this share of its sentences holds up (the rest are left out).
@@ -97,7 +97,11 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
     # The draft with the most supported sentences; the latest of equally good ones.
     best = max(reversed(reports), key=lambda r: (bool(r.sentences), sum(s.supported for s in r.sentences)),
                default=None)
-    if best is not None and best.sentences and best.supported_share >= KEEP_SHARE:
+    # A draft that only copies passages is quotes the writer chose; the quotes are chosen by the question instead. The
+    # embedded model copies whatever line it read ("Debian Wiki, HelpDebian [3]" for "¿Para qué sirve el archivo
+    # debian/watch?"), which the support check alone passes.
+    copy = best is not None and copied(best, passages)
+    if best is not None and best.sentences and best.supported_share >= KEEP_SHARE and not copy:
         checks = [SentenceCheck(**s.to_json()) for s in best.kept()]
         notes = []
         left_out = sum(not s.supported for s in best.sentences)
@@ -109,6 +113,7 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
         return not_found(evidence, language)
     checks = [SentenceCheck(text=c.text, citations=[c.n], support=1.0, supported=True) for c in chosen]
     share = f"{best.supported_share:.0%}" if best is not None and best.sentences else "none"
+    why = ("the writer's draft only copied lines of them, so the lines that answer the question best are quoted"
+           if copy else f"the writer's draft did not hold up against them (supported sentences: {share})")
     return Settled(render(chosen, language), "extractive", _cited(checks), checks,
-                   [f"The answer is quoted from the sources: the writer's draft did not hold up against them "
-                    f"(supported sentences: {share})."])
+                   [f"The answer is quoted from the sources: {why}."])
