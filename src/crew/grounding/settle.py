@@ -97,11 +97,12 @@ def settle(goal: str, evidence: Sequence[Evidence], drafts: Sequence[str], langu
     # The draft with the most supported sentences; the latest of equally good ones.
     best = max(reversed(reports), key=lambda r: (bool(r.sentences), sum(s.supported for s in r.sentences)),
                default=None)
-    # A draft that only copies passages is quotes the writer chose; the quotes are chosen by the question instead. The
-    # embedded model copies whatever line it read ("Debian Wiki, HelpDebian [3]" for "¿Para qué sirve el archivo
-    # debian/watch?"), which the support check alone passes.
-    copy = best is not None and copied(best, passages)
-    if best is not None and best.sentences and best.supported_share >= KEEP_SHARE and not copy:
+    holds = best is not None and bool(best.sentences) and best.supported_share >= KEEP_SHARE
+    # A draft that holds up only because it is lines copied from the passages is a choice of quotes, and the quotes
+    # are better chosen by the question: the embedded model copies whatever lines it read ("Debian Wiki, HelpDebian
+    # [3]" for "¿Para qué sirve el archivo debian/watch?"), and every one of them passes the support check.
+    copy = holds and copied(best, passages)
+    if holds and not copy:
         checks = [SentenceCheck(**s.to_json()) for s in best.kept()]
         notes = []
         left_out = sum(not s.supported for s in best.sentences)
