@@ -93,6 +93,11 @@ class KeywordQuery:
     match: str
 
 
+def _phrase(tokens: tuple[str, ...]) -> str:
+    """An FTS5 phrase of stemmed tokens (letters and digits only, so nothing inside needs quoting)."""
+    return '"' + " ".join(tokens) + '"'
+
+
 def _table(collection: str) -> str:
     return "kws_" + re.sub(r"[^A-Za-z0-9]", "_", collection)
 
@@ -186,7 +191,7 @@ class KeywordIndex(SqlStore):
         df = {r[0]: r[1] for r in self.rows(
             f'SELECT term, doc FROM "{t}_vocab" WHERE term IN ({",".join("?" * len(tokens))})', tokens)}
         phrases = by_parts((toks for _, toks in terms), lambda toks: min(df.get(tok, 0) for tok in toks) > 0 and bool(
-            self.rows(f'SELECT 1 FROM "{t}" WHERE "{t}" MATCH ? LIMIT 1', ('"' + " ".join(toks) + '"',))))
+            self.rows(f'SELECT 1 FROM "{t}" WHERE "{t}" MATCH ? LIMIT 1', (_phrase(toks),))))
         # A phrase is as rare as its rarest word; a term nobody uses cannot match.
         scored = sorted((s for s in ((min(df.get(tok, 0) for tok in toks), toks) for toks in phrases) if s[0] > 0),
                         key=lambda s: s[0])
@@ -199,7 +204,7 @@ class KeywordIndex(SqlStore):
         if not kept:
             return None
         # The stemmed forms go into MATCH, each a phrase of its tokens.
-        return KeywordQuery(t, " OR ".join('"' + " ".join(toks) + '"' for toks in kept))
+        return KeywordQuery(t, " OR ".join(_phrase(toks) for toks in kept))
 
     def rank(self, q: KeywordQuery | None, n: int, exclude_docs: Iterable[str] = (),
              also: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:

@@ -130,14 +130,15 @@ class PgKeywordIndex:
                 return None
             total, avg_length = stats[0], float(stats[1])
             several = list(dict.fromkeys(toks for _, toks in terms if len(toks) > 1))
-            held: set[tuple[str, ...]] = set()
+            written: set[tuple[str, ...]] = set()  # the phrases some chunk holds whole
             if several:
                 exists = ", ".join("EXISTS (SELECT 1 FROM crew_keyword_chunks WHERE collection = %s AND tsv @@"
                                    " phraseto_tsquery('simple', crew_unaccent(%s)))" for _ in several)
                 got = conn.execute(f"SELECT {exists}", [a for toks in several for a in (collection, " ".join(toks))],
                                    prepare=False).fetchone()
-                held = {toks for toks, there in zip(several, got) if there}
-            phrases = list(dict.fromkeys(" ".join(toks) for toks in by_parts((toks for _, toks in terms), held.__contains__)))
+                written = {toks for toks, there in zip(several, got) if there}
+            phrases = list(dict.fromkeys(" ".join(toks) for toks in by_parts((toks for _, toks in terms),
+                                                                              written.__contains__)))
             found = conn.execute(
                 "SELECT crew_unaccent(p.phrase), (SELECT coalesce(min(coalesce(t.chunks, 0)), 0)"
                 " FROM unnest(tsvector_to_array(to_tsvector('simple', crew_unaccent(p.phrase)))) AS l (lexeme)"
