@@ -66,13 +66,29 @@ FRESH_BATCHES = ("maint-guide-es.batch2.txt", "debian-reference-es.batch2.txt", 
                  "maint-guide-es.batch3.txt", "debian-reference-es.batch3.txt", "developers-reference.batch4.txt")
 
 
-def fresh_lines(set_file: Path) -> set[int]:
-    """The 1-based numbers of a set file's lines that lie in one of FRESH_BATCHES."""
+# Short questions as people type them into the chat ("¿Qué es un NMU?", "What does dch do?"), 2-8 words, written on
+# 2026-12-03 the same way (pages only, no search run). The sets' other questions are long paraphrases.
+SHORT_BATCHES = ("maint-guide-es.batch-short.txt", "debian-reference-es.batch-short.txt",
+                 "developers-reference.batch-short.txt", "python-docs.batch-short.txt")
+
+
+def batch_lines(set_file: Path, batches: tuple[str, ...]) -> set[int]:
+    """The 1-based numbers of a set file's lines that lie in one of `batches` (below a `# Batch <file>` line)."""
     out: set[int] = set()
-    fresh = False
+    inside = False
     for number, line in enumerate(Path(set_file).read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith("# Batch "):
-            fresh = line.split()[2] in FRESH_BATCHES
-        elif fresh:
+            inside = line.split()[2] in batches
+        elif inside:
             out.add(number)
     return out
+
+
+def fresh_lines(set_file: Path) -> set[int]:
+    """The 1-based numbers of a set file's lines that lie in one of FRESH_BATCHES."""
+    return batch_lines(set_file, FRESH_BATCHES)
+
+
+def short_lines(set_file: Path) -> set[int]:
+    """The 1-based numbers of a set file's lines that lie in one of SHORT_BATCHES."""
+    return batch_lines(set_file, SHORT_BATCHES)

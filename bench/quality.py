@@ -16,7 +16,8 @@ right page cited and "said not found" over answerable questions, "said not found
 questions the documents do not answer; supported sentences over all sentences of all answers;
 median wall time of a whole turn. Language: the question's ("en", "es", from the set's `# asked
 in:` lines), or "cross" when it differs from its document's (from its `# document:` line). "fresh" rows:
-the questions written last, by reading the pages only (bench/corpus.py's FRESH_BATCHES), apart.
+the questions written last, by reading the pages only (bench/corpus.py's FRESH_BATCHES), apart; "short"
+rows: the short questions as people type them (SHORT_BATCHES).
 
 Baselines, same run, same workspace: retrieval hybrid (Crew.search_documents, what the researcher
 uses) vs vector-only vs keyword-only (WorkspaceMemory.search's modes); answers with the grounded
@@ -153,9 +154,10 @@ def run_sets(crew: Crew, sets: dict[str, list[Question]], label: str, answers: b
 
 
 def groups(results: dict[str, list[QuestionResult]],
-           fresh: dict[str, set[int]] | None = None) -> dict[tuple[str, str], list[QuestionResult]]:
-    """Results per (set, language), plus each set whole ("all") and everything ("*", "all"); with `fresh`
-    (set name -> its fresh lines, bench/corpus.py) the fresh questions of all sets too ("*", "fresh ...")."""
+           batches: dict[str, dict[str, set[int]]] | None = None) -> dict[tuple[str, str], list[QuestionResult]]:
+    """Results per (set, language), plus each set whole ("all") and everything ("*", "all"); with `batches`
+    (a label such as "fresh" -> set name -> its lines, bench/corpus.py) those questions of all sets too
+    ("*", "fresh", "fresh es", ...)."""
     out: dict[tuple[str, str], list[QuestionResult]] = {}
     for name, rs in results.items():
         out[(name, "all")] = rs
@@ -164,11 +166,12 @@ def groups(results: dict[str, list[QuestionResult]],
     out[("*", "all")] = [r for rs in results.values() for r in rs]
     for r in out[("*", "all")]:
         out.setdefault(("*", r.language or "?"), []).append(r)
-    for name, rs in results.items():
-        for r in rs:
-            if r.question.line in (fresh or {}).get(name, ()):
-                out.setdefault(("*", "fresh"), []).append(r)
-                out.setdefault(("*", f"fresh {r.language or '?'}"), []).append(r)
+    for label, lines in (batches or {}).items():
+        for name, rs in results.items():
+            for r in rs:
+                if r.question.line in lines.get(name, ()):
+                    out.setdefault(("*", label), []).append(r)
+                    out.setdefault(("*", f"{label} {r.language or '?'}"), []).append(r)
     return out
 
 
@@ -235,10 +238,11 @@ def main() -> None:
                 settings = base.model_copy(update={"grounded": flag})
                 runs[f"answers-{pipeline}"] = run_sets(crew, sets, pipeline, answers=True, settings=settings)
 
-    from corpus import fresh_lines  # bench/corpus.py
+    from corpus import fresh_lines, short_lines  # bench/corpus.py
 
-    fresh = {name: fresh_lines(path) for name, path in zip(sets, paths)}
-    summaries = {run: {key: summarize(rs) for key, rs in groups(results, fresh).items()} for run, results in runs.items()}
+    batches = {label: {name: lines(path) for name, path in zip(sets, paths)}
+               for label, lines in {"fresh": fresh_lines, "short": short_lines}.items()}
+    summaries = {run: {key: summarize(rs) for key, rs in groups(results, batches).items()} for run, results in runs.items()}
     answer_runs = [r for r in runs if r.startswith("answers-")]
     OUT.mkdir(exist_ok=True)
     rows_path = a.rows or OUT / f"quality-{'holdout' if a.holdout else 'tune'}{'-' + a.keywords if a.keywords else ''}.json"

@@ -134,7 +134,7 @@ def main() -> None:
     p.add_argument("--rows", type=Path, default=None, help="per-question rows (default bench/out/quoted-<part>.json)")
     a = p.parse_args()
 
-    from corpus import fresh_lines  # bench/corpus.py
+    from corpus import fresh_lines, short_lines  # bench/corpus.py
 
     from crew.models.language import detect
 
@@ -147,13 +147,14 @@ def main() -> None:
         if not crew.documents(workspace):
             ingest(crew, workspace, set_files_of(path))
         questions = parse_questions(path.read_bytes(), path.name)
-        fresh = fresh_lines(path)
+        fresh, short = fresh_lines(path), short_lines(path)
         by_set[name] = []
         for i, q in enumerate(questions, 1):
             say(f"{name} [{i}/{len(questions)}] {q.text[:80]}")
             row = one(crew, workspace, q, settings.top_k, detect)
             row["lang"] = language_group(q.language, q.source_language) or "?"
             row["fresh"] = q.line in fresh
+            row["short"] = q.line in short
             by_set[name].append(row)
 
     OUT.mkdir(exist_ok=True)
@@ -165,6 +166,7 @@ def main() -> None:
     for lang in sorted({r["lang"] for r in everything}):
         groups[f"all {lang}"] = [r for r in everything if r["lang"] == lang]
     groups["fresh"] = [r for r in everything if r["fresh"]]
+    groups["short"] = [r for r in everything if r["short"]]
     groups["all"] = everything
     head = ["group", "answerable", "terms quoted", "terms lead", "ratio", "terms in evidence", "page cited",
             "page cited lead", "page in evidence", "quoted chars", "cut quotes", "nf answerable", "nf not in docs"]
