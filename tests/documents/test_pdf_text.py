@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crew.documents.parsers import parse
-from crew.documents.parsers.furniture import line_key, strip_furniture
+from crew.documents.parsers.furniture import line_key, strip_contents, strip_furniture
 from crew.documents.parsers.pdf import clean_page_text, spellings
 from tests.documents import makers
 
@@ -121,6 +121,34 @@ def test_real_manual_folio_header_is_gone_from_every_page():
     assert not re.search(r"Guía de referencia de Debian [ivxl]+\n", text)  # nor its roman folios up front
     page = next(s for s in parsed.sections if s.text.startswith("3.1.2. Fase 2: el cargador de arranque"))
     assert page.page == 109
+
+
+def test_real_pdf_contents_pages_are_not_content(maint_guide):
+    """The guide's table of contents (pages 4-6: "7.4. El paquete lintian . . . . . 49") restates the headings of
+    the pages it lists; indexed, it took one of the five passages of 10 of 179 labelled questions."""
+    parsed = parse("maint-guide.es.pdf", maint_guide)
+    assert parsed.pages == 69
+    pages = {s.page: s.text for s in parsed.sections}
+    assert not {4, 5, 6} & set(pages)
+    assert not [p for p, text in pages.items() if re.search(r"(?:\. ){5,}\d+\s*$", text, re.M)]
+    assert "7.4. El paquete lintian" in pages[55]  # the heading stays where it stands (folio 49), the page counted as before
+    assert "2.4. Métodos de compilación simple" in pages[16]
+
+
+def test_contents_entries_go_and_the_rest_of_their_page_stays():
+    contents = "Índice general\n1. Primeros pasos 1\n" + "\n".join(
+        f"1.{i}. Sección {i} . . . . . . . . . . {i}" for i in range(1, 9))
+    body = "2.1. Uso de dh_make\nEjecuta dh_make en el directorio.\nVéase la sección 2.3. . . . . . . . 12\nFin."
+    other = "Otra página sin índice.\nY una segunda línea."
+    assert strip_contents([contents, body, other]) == [
+        "", "2.1. Uso de dh_make\nEjecuta dh_make en el directorio.\nFin.", other]
+    # Roman folios of a front matter and unspaced leaders are entries too.
+    assert strip_contents(["Prefacio ........ vii\nAgradecimientos ........ ix", "Texto."]) == ["", "Texto."]
+    # A file that is nothing but a contents listing keeps it: it is all there is to search.
+    assert strip_contents([contents]) == [contents]
+    # An ellipsis or a row of dots in prose is no leader.
+    prose = ["Espera... y luego sigue.\nCargando..... hecho\nEl total es 5 . 3 puntos"]
+    assert strip_contents(prose) == prose
 
 
 def test_real_pdf_phrase_is_found_on_its_page_by_keywords(store, maint_guide):

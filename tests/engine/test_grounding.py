@@ -88,6 +88,7 @@ def test_a_repeated_sentence_is_kept_once():
 
 def test_prompt_echo_and_page_furniture_never_count_as_answer_text():
     for line in ("Question:", "Sources:", "<<<", "Guía de referencia de Debian 108 / 244", "Page 3 of 10",
+                 "1.2.13. tmpfs . . . . . . . . . . . . . . . . 16", "9.2.5 diffoscope . . . . . . . . 99",
                  "Write a short answer to the question, citing sources like [1]."):
         assert is_furniture(line), line
     assert not is_furniture("Debian 12 ships 64,419 packages.")
@@ -147,6 +148,9 @@ def test_a_section_heading_is_never_quoted_as_an_answer():
     assert units(passage)[0] == "6.3.9. Resolución de problemas de SSH"  # a unit of the page still
     quoted = [c.text for c in extract("¿Qué hago si falla la conexión SSH a un servidor?", [passage])]
     assert quoted and not any(q.startswith("6.3.9.") for q in quoted)
+    # A heading that asks, as a FAQ's do, is a heading all the same.
+    faq = "2.7.11. ¿Quién sube los paquetes?\nLos desarrolladores oficiales suben los paquetes con dupload."
+    assert [c.text for c in extract("¿Quién puede subir paquetes?", [faq])] == [faq.splitlines()[1]]
     # An unnumbered heading is known by the place the passage stands under (an HTML page's heading path).
     page = ("pickle — Python object serialization\n"
             "The pickle module implements binary protocols for serializing and de-serializing a Python object.")

@@ -85,8 +85,8 @@ def is_heading(text: str, headings: Collection[str] = ()) -> bool:
     """A section heading: numbered ("8.1.1. Razón de ser de la configuración regional", "A.4. Construcción de un
     paquete") or one of `headings`, those the passages stand under ("pickle — Python object serialization"). It
     names what the passage is about and answers nothing, and the citation names the section already."""
-    if _SECTION.match(text) and len(text) <= HEADING_CHARS and not _ENDS.search(text):
-        return True
+    if _SECTION.match(text) and len(text) <= HEADING_CHARS and (not _ENDS.search(text) or text.endswith("?")):
+        return True  # "2.7.11. ¿Quién sube los paquetes?" is a heading too
     return bool(headings) and " ".join(fold(text).split()) in {" ".join(fold(h).split()) for h in headings}
 
 

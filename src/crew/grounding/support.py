@@ -18,6 +18,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from crew.documents.parsers.furniture import is_contents_entry
 from crew.retrieval.keywords import STOPWORDS
 from crew.retrieval.stemming import fold
 from crew.grounding.units import REF as _REF, sentences, units
@@ -119,9 +120,10 @@ def _numbers_in_context(words: list[str], stated: set[str], passage: str) -> boo
 
 
 def is_furniture(sentence: str) -> bool:
-    """Prompt echo or page furniture: never answer text."""
+    """Prompt echo or page furniture (a folio, a contents entry of a document read before they were dropped):
+    never answer text."""
     text = _REF.sub("", sentence).strip()
-    if not text or _ECHO.search(text):
+    if not text or _ECHO.search(text) or is_contents_entry(text):
         return True
     return bool(_FOLIO.search(text)) and len(content_words(_FOLIO.sub(" ", text))) <= 6
 

@@ -37,7 +37,8 @@ SUFFIXES: tuple[str, ...] = tuple(PARSERS)
 # format's number whenever the text its parser (or the cleaning and cutting after it) makes changes, so
 # documents already in workspaces get the better text. 0 is a document stored before readers were counted.
 READERS: dict[str, int] = {
-    "pdf": 1,  # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture
+    # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture; 2: contents pages
+    "pdf": 2,
     "docx": 1,
     "markdown": 1,
     "text": 1,

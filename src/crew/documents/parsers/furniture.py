@@ -4,6 +4,12 @@ A book's pages start or end with the same lines ("Guía de referencia de Debian 
 bare folio, the chapter's title over each of its pages). Indexed as content they match every
 query about the title and reach answers as quotes, so they are dropped before chunking.
 
+A book's table of contents (and its lists of tables and figures) is furniture too: each entry restates a heading
+that stands on its own page, with a folio behind a dot leader ("1.2.13. tmpfs . . . . . 16"). Indexed, a contents
+page matches every question about the ten topics it lists and took one of the five passages of 10 of 179 labelled
+questions; quoted, it answers nothing. An entry line goes, and so does a page made mostly of them (its chapter
+lines without leaders too).
+
 A line is furniture when, with its digits masked, it stands among the first or last two lines
 of at least `min_pages` pages, and is a folio or a short line with words (a full line of body
 text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines are left whole: a page
@@ -26,6 +32,32 @@ _FOLIO = re.compile(r"[\s#/|.\-–—]*#[\s#/|.\-–—]*")  # "#", "# / #", "- 
 
 # A roman folio closing a line ("Guía de referencia de Debian vii" in the front matter).
 _ROMAN_END = re.compile(r"(?:(?<=\s)|^)(?=[mdclxvi]+$)m{0,3}(c[md]|d?c{0,3})(x[cl]|l?x{0,3})(i[xv]|v?i{0,3})$")
+
+
+# A contents entry: a dot leader (five dots at least, spaced or not) and the folio closing the line.
+_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*$", re.IGNORECASE)
+CONTENTS_SHARE = 0.5  # of a page's lines: entries on a contents page; a chapter line between them has no leader
+
+
+def is_contents_entry(line: str) -> bool:
+    """A table-of-contents line: a title, a dot leader and its folio."""
+    return bool(_LEADER.search(line))
+
+
+def strip_contents(pages: list[str]) -> list[str]:
+    """Each page without its contents entries; a page mostly made of them is left empty (unless all are: a
+    file that is only a contents listing keeps it)."""
+    out = []
+    for text in pages:
+        lines = [line for line in text.splitlines() if line.strip()]
+        entries = sum(is_contents_entry(line) for line in lines)
+        if not entries:
+            out.append(text)
+        elif entries >= CONTENTS_SHARE * len(lines):
+            out.append("")
+        else:
+            out.append("\n".join(line for line in text.splitlines() if not is_contents_entry(line)))
+    return out if any(text.strip() for text in out) else list(pages)
 
 
 def line_key(line: str) -> str:

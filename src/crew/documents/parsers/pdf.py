@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
-from crew.documents.parsers.furniture import strip_furniture
+from crew.documents.parsers.furniture import strip_contents, strip_furniture
 from crew.documents.parsers.outline import Entry, entries_of, page_headings
 from crew.documents.parsers.pdf_layout import text_of
 from crew.documents.parsers.sniff import sniff
@@ -156,7 +156,7 @@ def parse_pdf(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = 
         raise IngestError("this is not a PDF: it has no PDF header (damaged, or another format renamed .pdf)")
     raw = list(page_texts(data, tick))
     spelled = spellings(raw)
-    texts = strip_furniture([clean_page_text(text, spelled) for text in raw])
+    texts = strip_contents(strip_furniture([clean_page_text(text, spelled) for text in raw]))
     del raw
     headings = page_headings(texts, outline(data))
     sections = [Section(text.strip(), page=number, heading=start, marks=marks)
