@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crew.documents.parsers import parse
-from crew.documents.parsers.furniture import line_key, strip_contents, strip_furniture
+from crew.documents.parsers.furniture import line_key, strip_chapter_lines, strip_contents, strip_furniture
 from crew.documents.parsers.pdf import clean_page_text, spellings
 from tests.documents import makers
 
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("CREW_CORPUS", ROOT / "bench" / "out" / "corpus"))
 MAINT_GUIDE = CORPUS / "maint-guide-es" / "usr" / "share" / "doc" / "maint-guide-es" / "maint-guide.es.pdf"
 DEBIAN_REFERENCE = CORPUS / "debian-reference-es" / "usr" / "share" / "debian-reference" / "debian-reference.es.pdf"
+DEVELOPERS_REFERENCE = CORPUS / "developers-reference" / "usr" / "share" / "developers-reference" / "developers-reference.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +150,33 @@ def test_contents_entries_go_and_the_rest_of_their_page_stays():
     # An ellipsis or a row of dots in prose is no leader.
     prose = ["Espera... y luego sigue.\nCargando..... hecho\nEl total es 5 . 3 puntos"]
     assert strip_contents(prose) == prose
+
+
+def test_real_pdf_chapter_headers_of_short_chapters_and_blank_pages_are_not_content():
+    """The Developer's Reference prints "10 Chapter 3. Debian Developer's Duties" atop even pages: too few times in
+    a short chapter for repetition to find it (it reached an answer as a quote), and alone with the book's title on
+    the blank page that ends a chapter."""
+    assert DEVELOPERS_REFERENCE.is_file(), f"{DEVELOPERS_REFERENCE} is missing: run bash scripts/corpus"
+    parsed = parse("developers-reference.pdf", DEVELOPERS_REFERENCE.read_bytes())
+    assert parsed.pages == 114
+    pages = {s.page: s.text for s in parsed.sections}
+    assert not [p for p, text in pages.items() if re.search(r"^\d+ Chapter \d+\. ", text, re.M)]
+    assert not {12, 16, 22, 36, 70, 92, 104} & set(pages)  # blank pages at chapters' ends
+    assert "3.1.3 Manage release-critical bugs" in pages[18]  # the page's body stays, on its physical page
+
+
+def test_a_chapter_line_goes_only_with_its_folio_and_only_from_a_page_s_frame():
+    chapters = ["Applying to Become a Member", "I18N y L10N"]
+    body = "\n".join(f"line {i} of the body" for i in range(6))
+    pages = [f"Reference 1.0\n{body}\n6 Chapter 2. Applying to Become a Member",
+             f"I18N y L10N\n{body}\nmore",  # the chapter's own heading atop its first page: no folio, it stays
+             f"Top\n{body}\n12 Chapter 2. Applying to Become a Member\n{body}\nBottom"]  # in the middle: content
+    got = strip_chapter_lines(pages, chapters)
+    assert got[0] == f"Reference 1.0\n{body}" and got[1] == pages[1] and got[2] == pages[2]
+    # On a page too short for a frame (a blank page), every line may be furniture, found as such elsewhere.
+    assert strip_chapter_lines(["8 Chapter 2. Applying to Become a Member"], chapters) == [""]
+    titled = [f"Manual 1.{i}\n{body} {i}\nend {i}" for i in range(4)] + ["Manual 1.9"]
+    assert strip_furniture(titled)[-1] == ""
 
 
 def test_real_pdf_phrase_is_found_on_its_page_by_keywords(store, maint_guide):

@@ -37,8 +37,9 @@ SUFFIXES: tuple[str, ...] = tuple(PARSERS)
 # format's number whenever the text its parser (or the cleaning and cutting after it) makes changes, so
 # documents already in workspaces get the better text. 0 is a document stored before readers were counted.
 READERS: dict[str, int] = {
-    # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture; 2: contents pages
-    "pdf": 2,
+    # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture; 2: contents pages;
+    # 3: a short chapter's running header (folio and chapter title), blank pages that hold only furniture
+    "pdf": 3,
     "docx": 1,
     "markdown": 1,
     "text": 1,

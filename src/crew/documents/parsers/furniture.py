@@ -10,11 +10,15 @@ page matches every question about the ten topics it lists and took one of the fi
 questions; quoted, it answers nothing. An entry line goes, and so does a page made mostly of them (its chapter
 lines without leaders too).
 
+A running header that a chapter of two or three pages prints too few times to count as repeated is known by the
+document's outline instead: its folio and a chapter's title ("10 Chapter 3. Debian Developer's Duties").
+
 A line is furniture when, with its digits masked, it stands among the first or last two lines
 of at least `min_pages` pages, and is a folio or a short line with words (a full line of body
-text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines are left whole: a page
+text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines have no zone of their own: a page
 that is one paragraph has no header to strip, and "Page 3 of the report…" written on every
-page of a short file is its content, not its frame.
+page of a short file is its content, not its frame; only the lines the full pages show as furniture go from them
+(the blank page that ends a chapter, with its header and footer alone).
 """
 
 from __future__ import annotations
@@ -87,6 +91,43 @@ def furniture_keys(pages: list[list[str]], min_pages: int = 3, min_lines: int = 
     return {key for key, n in seen.items() if n >= min_pages and _can_be_furniture(key)}
 
 
+# A running header as books print it: the folio and the chapter's title, "Chapter 3." or "3." before the title or not.
+_CHAPTER_LINE = re.compile(r"^(?:\d{1,4}\s+)?(?:(?:chapter|cap[ií]tulo|chapitre|kapitel)\s+)?(?:[\dA-Z]{1,3}\.?\s+)?(?P<title>.+?)"
+                           r"(?:\s+\d{1,4})?$", re.IGNORECASE)
+
+
+def strip_chapter_lines(pages: list[str], chapters: list[str], min_lines: int = 3) -> list[str]:
+    """Each page without a header or footer line that is the folio and the title of one of the document's
+    `chapters` (from its outline). Repetition finds most running headers, but a chapter of two or three pages
+    prints its line too few times ("10 Chapter 3. Debian Developer's Duties" reached an answer as a quote)."""
+    titles = {_SPACE.sub(" ", t).strip().casefold() for t in chapters if len(t.strip()) > 3}
+    if not titles:
+        return list(pages)
+    out = []
+    for text in pages:
+        lines = text.splitlines()
+        frame = _frame(lines, min_lines)
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in frame or not _is_chapter_line(line, titles)))
+    return out
+
+
+def _is_chapter_line(line: str, titles: set[str]) -> bool:
+    line = _SPACE.sub(" ", line).strip()
+    m = _CHAPTER_LINE.match(line) if len(line) <= MAX_LENGTH else None
+    if not m or m.group("title").casefold() not in titles:
+        return False
+    # With a folio only: the title alone atop a page is the chapter's heading, which stays.
+    return bool(_DIGITS.search(line[:m.start("title")] + line[m.end("title"):]))
+
+
+def _frame(lines: list[str], min_lines: int) -> set[int]:
+    """Indexes of the lines that may be dropped as furniture: the zone of a page, every line of a short one (a
+    blank page at a chapter's end prints only its header and footer). Only lines known as furniture from the
+    zones of full pages are dropped there, so a page of one paragraph keeps its text."""
+    zone = _zone(lines, min_lines)
+    return zone or {i for i, line in enumerate(lines) if line.strip()}
+
+
 def strip_furniture(pages: list[str], min_pages: int = 3, min_lines: int = 3) -> list[str]:
     """Return each page's text without its running headers and footers."""
     split = [text.splitlines() for text in pages]
@@ -95,6 +136,6 @@ def strip_furniture(pages: list[str], min_pages: int = 3, min_lines: int = 3) ->
         return list(pages)
     out = []
     for lines in split:
-        zone = _zone(lines, min_lines)
-        out.append("\n".join(line for i, line in enumerate(lines) if i not in zone or line_key(line) not in keys))
+        frame = _frame(lines, min_lines)
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in frame or line_key(line) not in keys))
     return out

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
-from crew.documents.parsers.furniture import strip_contents, strip_furniture
+from crew.documents.parsers.furniture import strip_chapter_lines, strip_contents, strip_furniture
 from crew.documents.parsers.outline import Entry, entries_of, page_headings
 from crew.documents.parsers.pdf_layout import text_of
 from crew.documents.parsers.sniff import sniff
@@ -158,7 +158,9 @@ def parse_pdf(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = 
     spelled = spellings(raw)
     texts = strip_contents(strip_furniture([clean_page_text(text, spelled) for text in raw]))
     del raw
-    headings = page_headings(texts, outline(data))
+    entries = outline(data)
+    texts = strip_chapter_lines(texts, [e.title for e in entries if e.level == 0])
+    headings = page_headings(texts, entries)
     sections = [Section(text.strip(), page=number, heading=start, marks=marks)
                 for number, (text, (start, marks)) in enumerate(zip(texts, headings), 1) if text.strip()]
     if not sections:
