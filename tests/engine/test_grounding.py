@@ -7,7 +7,7 @@ import json
 
 from crew.engine.agents.coordinator import Plan
 from crew.engine.agents.critic import Review
-from crew.grounding.extractive import MAX_QUOTED, extract, headings_of, rank, relevance, units
+from crew.grounding.extractive import MAX_QUOTED, extract, follow, headings_of, rank, relevance, units
 from crew.grounding.names import names_in, unmentioned
 from crew.grounding.settle import Thresholds, settle
 from crew.grounding.support import check, is_furniture, sentences, support
@@ -158,6 +158,24 @@ def test_a_section_heading_is_never_quoted_as_an_answer():
     assert "pickle — Python object serialization" in [c.text for c in rank(question, [page])]
     headings = headings_of(["pickle — Python object serialization > Module Interface"])
     assert [c.text for c in rank(question, [page], headings=headings)] == [page.splitlines()[1]]
+
+
+def test_a_quote_that_announces_what_follows_comes_with_it():
+    passage = ("The first line of this entry must explicitly mention that this upload is an NMU, e.g.:\n"
+               "* Non-maintainer upload.\n"
+               "If the NMU is a security upload, say so in the first line too.\n"
+               "5.11.3. Using the DELAYED/ queue\n"
+               "After asking for permission to NMU, you should upload the package to DELAYED/.")
+    question = "What do I write on the first line of the changelog entry of an upload of someone else's package?"
+    quoted = [c.text for c in extract(question, [passage], max_sentences=1)]
+    assert quoted == ["The first line of this entry must explicitly mention that this upload is an NMU, e.g.: "
+                      "Non-maintainer upload."]  # the list's bullet is layout
+    # Never past a heading or the budget; a box's label is skipped.
+    head = "Install it as follows:\nnota\nRun sudo apt install foo as root.\n2.1. Next section\nMore text here."
+    assert follow("Install it as follows:", head) == "Install it as follows: Run sudo apt install foo as root."
+    assert follow("Install it as follows:", "Install it as follows:\n2.1. Next section") == "Install it as follows:"
+    long = "Run this:\n" + "word " * 100
+    assert follow("Run this:", long, max_chars=40).endswith(" …") and len(follow("Run this:", long, max_chars=40)) < 55
 
 
 def test_table_rows_without_end_marks_are_quoted_as_runs_of_lines():
