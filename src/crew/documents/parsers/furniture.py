@@ -15,10 +15,10 @@ document's outline instead: its folio and a chapter's title ("10 Chapter 3. Debi
 
 A line is furniture when, with its digits masked, it stands among the first or last two lines
 of at least `min_pages` pages, and is a folio or a short line with words (a full line of body
-text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines have no zone of their own: a page
-that is one paragraph has no header to strip, and "Page 3 of the report…" written on every
-page of a short file is its content, not its frame; only the lines the full pages show as furniture go from them
-(the blank page that ends a chapter, with its header and footer alone).
+text that opens many pages alike is more likely content). Pages with fewer than `min_lines` lines have no zone of
+their own: a page that is one paragraph has no header to strip, and "Page 3 of the report…" written on every page
+of a short file is its content, not its frame; only the lines the full pages show as furniture go from them (the
+blank page that ends a chapter, with its header and footer alone).
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def furniture_keys(pages: list[list[str]], min_pages: int = 3, min_lines: int = 
 
 
 # A running header as books print it: the folio and the chapter's title, "Chapter 3." or "3." before the title or not.
-_CHAPTER_LINE = re.compile(r"^(?:\d{1,4}\s+)?(?:(?:chapter|cap[ií]tulo|chapitre|kapitel)\s+)?(?:[\dA-Z]{1,3}\.?\s+)?(?P<title>.+?)"
-                           r"(?:\s+\d{1,4})?$", re.IGNORECASE)
+_CHAPTER_LINE = re.compile(r"^(?:\d{1,4}\s+)?(?:(?:chapter|cap[ií]tulo|chapitre|kapitel)\s+)?"
+                           r"(?:[\dA-Z]{1,3}\.?\s+)?(?P<title>.+?)(?:\s+\d{1,4})?$", re.IGNORECASE)
 
 
 def strip_chapter_lines(pages: list[str], chapters: list[str], min_lines: int = 3) -> list[str]:
@@ -107,7 +107,8 @@ def strip_chapter_lines(pages: list[str], chapters: list[str], min_lines: int = 
     for text in pages:
         lines = text.splitlines()
         frame = _frame(lines, min_lines)
-        out.append("\n".join(line for i, line in enumerate(lines) if i not in frame or not _is_chapter_line(line, titles)))
+        out.append("\n".join(line for i, line in enumerate(lines)
+                              if i not in frame or not _is_chapter_line(line, titles)))
     return out
 
 
