@@ -166,15 +166,19 @@ def test_real_pdf_chapter_headers_of_short_chapters_and_blank_pages_are_not_cont
 
 
 def test_a_chapter_line_goes_only_with_its_folio_and_only_from_a_page_s_frame():
-    chapters = ["Applying to Become a Member", "I18N y L10N"]
+    chapters = [("Applying to Become a Member", 5), ("I18N y L10N", 2), ("Introduction", 1)]
     body = "\n".join(f"line {i} of the body" for i in range(6))
-    pages = [f"Reference 1.0\n{body}\n6 Chapter 2. Applying to Become a Member",
+    pages = [f"1 Introduction\n{body}\nmore",  # a LaTeX chapter's heading on the page it starts: it stays
              f"I18N y L10N\n{body}\nmore",  # the chapter's own heading atop its first page: no folio, it stays
-             f"Top\n{body}\n12 Chapter 2. Applying to Become a Member\n{body}\nBottom"]  # in the middle: content
+             f"Top\n{body}\n12 Chapter 2. Applying to Become a Member\n{body}\nBottom",  # in the middle: content
+             f"4 Introduction\n{body}\nmore",  # the same line on a later page is its running header
+             f"2. Applying to Become a Member\n{body}\nmore",  # the chapter starts here
+             f"Reference 1.0\n{body}\n6 Chapter 2. Applying to Become a Member"]
     got = strip_chapter_lines(pages, chapters)
-    assert got[0] == f"Reference 1.0\n{body}" and got[1] == pages[1] and got[2] == pages[2]
+    assert got[:3] == pages[:3] and got[3] == f"{body}\nmore" and got[4] == pages[4]
+    assert got[5] == f"Reference 1.0\n{body}"
     # On a page too short for a frame (a blank page), every line may be furniture, found as such elsewhere.
-    assert strip_chapter_lines(["8 Chapter 2. Applying to Become a Member"], chapters) == [""]
+    assert strip_chapter_lines(["8 Chapter 2. Applying to Become a Member"], [("Applying to Become a Member", 5)]) == [""]
     titled = [f"Manual 1.{i}\n{body} {i}\nend {i}" for i in range(4)] + ["Manual 1.9"]
     assert strip_furniture(titled)[-1] == ""
 

@@ -96,26 +96,30 @@ _CHAPTER_LINE = re.compile(r"^(?:\d{1,4}\s+)?(?:(?:chapter|cap[ií]tulo|chapitre
                            r"(?:[\dA-Z]{1,3}\.?\s+)?(?P<title>.+?)(?:\s+\d{1,4})?$", re.IGNORECASE)
 
 
-def strip_chapter_lines(pages: list[str], chapters: list[str], min_lines: int = 3) -> list[str]:
+def strip_chapter_lines(pages: list[str], chapters: list[tuple[str, int]], min_lines: int = 3) -> list[str]:
     """Each page without a header or footer line that is the folio and the title of one of the document's
-    `chapters` (from its outline). Repetition finds most running headers, but a chapter of two or three pages
-    prints its line too few times ("10 Chapter 3. Debian Developer's Duties" reached an answer as a quote)."""
-    titles = {_SPACE.sub(" ", t).strip().casefold() for t in chapters if len(t.strip()) > 3}
-    if not titles:
+    `chapters` ((title, the 1-based page it starts on), from its outline). Repetition finds most running headers,
+    but a chapter of two or three pages prints its line too few times ("10 Chapter 3. Debian Developer's Duties"
+    reached an answer as a quote). On the page where the chapter starts, "1 Introduction" is its heading: kept."""
+    starts: dict[str, set[int]] = {}
+    for title, page in chapters:
+        if len(title.strip()) > 3:
+            starts.setdefault(_SPACE.sub(" ", title).strip().casefold(), set()).add(page)
+    if not starts:
         return list(pages)
     out = []
-    for text in pages:
+    for number, text in enumerate(pages, 1):
         lines = text.splitlines()
         frame = _frame(lines, min_lines)
         out.append("\n".join(line for i, line in enumerate(lines)
-                              if i not in frame or not _is_chapter_line(line, titles)))
+                              if i not in frame or not _is_chapter_line(line, starts, number)))
     return out
 
 
-def _is_chapter_line(line: str, titles: set[str]) -> bool:
+def _is_chapter_line(line: str, starts: dict[str, set[int]], page: int) -> bool:
     line = _SPACE.sub(" ", line).strip()
     m = _CHAPTER_LINE.match(line) if len(line) <= MAX_LENGTH else None
-    if not m or m.group("title").casefold() not in titles:
+    if not m or page in starts.get(m.group("title").casefold(), {page}):
         return False
     # With a folio only: the title alone atop a page is the chapter's heading, which stays.
     return bool(_DIGITS.search(line[:m.start("title")] + line[m.end("title"):]))

@@ -159,7 +159,7 @@ def parse_pdf(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = 
     texts = strip_contents(strip_furniture([clean_page_text(text, spelled) for text in raw]))
     del raw
     entries = outline(data)
-    texts = strip_chapter_lines(texts, [e.title for e in entries if e.level == 0])
+    texts = strip_chapter_lines(texts, [(e.title, e.page) for e in entries if e.level == 0])
     headings = page_headings(texts, entries)
     sections = [Section(text.strip(), page=number, heading=start, marks=marks)
                 for number, (text, (start, marks)) in enumerate(zip(texts, headings), 1) if text.strip()]
