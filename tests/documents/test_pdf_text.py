@@ -179,6 +179,9 @@ def test_a_chapter_line_goes_only_with_its_folio_and_only_from_a_page_s_frame():
     assert got[5] == f"Reference 1.0\n{body}"
     # On a page too short for a frame (a blank page), every line may be furniture, found as such elsewhere.
     assert strip_chapter_lines(["8 Chapter 2. Applying to Become a Member"], [("Applying to Become a Member", 5)]) == [""]
+    # A title that begins with a short word is not taken for a chapter number.
+    short = [f"A Tour of Debian\n{body}", f"{body}\nA Tour of Debian 7"]
+    assert strip_chapter_lines(short, [("A Tour of Debian", 1)]) == [short[0], body]
     titled = [f"Manual 1.{i}\n{body} {i}\nend {i}" for i in range(4)] + ["Manual 1.9"]
     assert strip_furniture(titled)[-1] == ""
 

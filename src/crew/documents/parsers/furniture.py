@@ -91,9 +91,10 @@ def furniture_keys(pages: list[list[str]], min_pages: int = 3, min_lines: int = 
     return {key for key, n in seen.items() if n >= min_pages and _can_be_furniture(key)}
 
 
-# A running header as books print it: the folio and the chapter's title, "Chapter 3." or "3." before the title or not.
-_CHAPTER_LINE = re.compile(r"^(?:\d{1,4}\s+)?(?:(?:chapter|cap[ií]tulo|chapitre|kapitel)\s+)?"
-                           r"(?:[\dA-Z]{1,3}\.?\s+)?(?P<title>.+?)(?:\s+\d{1,4})?$", re.IGNORECASE)
+# A running header as books print it: the folio before or after the chapter's title, with its label or not
+# ("10 Chapter 3. Debian Developer's Duties", "Managing Packages 37").
+_FOLIO_EDGE = re.compile(r"^\d{1,4}\s+|\s+\d{1,4}$")
+_LABEL = re.compile(r"^(?:(?:chapter|cap[ií]tulo|chapitre|kapitel)\s+)?[\dIVXLCA-Z]{1,4}\.?\s+", re.IGNORECASE)
 
 
 def strip_chapter_lines(pages: list[str], chapters: list[tuple[str, int]], min_lines: int = 3) -> list[str]:
@@ -118,11 +119,15 @@ def strip_chapter_lines(pages: list[str], chapters: list[tuple[str, int]], min_l
 
 def _is_chapter_line(line: str, starts: dict[str, set[int]], page: int) -> bool:
     line = _SPACE.sub(" ", line).strip()
-    m = _CHAPTER_LINE.match(line) if len(line) <= MAX_LENGTH else None
-    if not m or page in starts.get(m.group("title").casefold(), {page}):
-        return False
-    # With a folio only: the title alone atop a page is the chapter's heading, which stays.
-    return bool(_DIGITS.search(line[:m.start("title")] + line[m.end("title"):]))
+    rest = _FOLIO_EDGE.sub("", line)
+    if rest == line or len(line) > MAX_LENGTH:
+        return False  # without a folio the title atop a page is the chapter's heading, which stays
+    # The title as printed, or after its label ("Chapter 3.", "A.", "IV"): a title may begin with a short word too.
+    for title in {rest, _LABEL.sub("", rest, count=1)}:
+        pages = starts.get(title.casefold())
+        if pages is not None and page not in pages:
+            return True
+    return False
 
 
 def _frame(lines: list[str], min_lines: int) -> set[int]:
