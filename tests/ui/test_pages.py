@@ -168,3 +168,17 @@ def test_settings_show_each_mcp_servers_status_and_tools(scripted, monkeypatch):
     assert "ConnectError" in servers.loc["wiki", "Last error"]
     page = json.dumps([str(e) for e in at.main] + [servers.to_json()])
     assert "tok-0123456789" not in page
+
+
+def test_pages_are_compiled_without_streamlit_magic(scripted, monkeypatch):
+    """The app's config turns magic off: magic parses every page script with ast.parse, which on CPython 3.11 can
+    fail while another thread (an upload's worker) builds an AST (python/cpython#106905, a flaky page test)."""
+    from streamlit.runtime.scriptrunner import magic
+
+    parsed: list[str] = []
+    monkeypatch.setattr(magic, "add_magic", lambda code, path: parsed.append(path) or compile(code, path, "exec"))
+    app = scripted()
+    for page in ("pages/2_Documents.py", "pages/3_Traces.py"):
+        at = app.at.switch_page(page).run()
+        assert not at.exception, at.exception
+    assert parsed == []
