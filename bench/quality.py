@@ -60,6 +60,19 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def add_set_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of the benches that search an ingested data dir without a model (quoted.py, translated.py)."""
+    p.add_argument("--sets", help="glob of question files (default bench/sets/*.tune.txt)")
+    p.add_argument("--holdout", action="store_true", help="the *.holdout.txt sets (figures only: do not tune on them)")
+    p.add_argument("--data-dir", type=Path, required=True, help="the workspaces (ingested here if empty)")
+
+
+def offline_crew(data_dir: Path) -> Crew:
+    """A crew over a data dir that runs no model: for benches of the search and the quotes."""
+    return Crew.from_settings(Settings(data_dir=data_dir, model="fake", web_search=False,
+                                       **{f"model_{r}": None for r in ROLES}))
+
+
 def set_files(pattern: str | None, holdout: bool) -> list[Path]:
     pattern = pattern or str(HERE / "sets" / ("*.holdout.txt" if holdout else "*.tune.txt"))
     return [Path(p) for p in sorted(glob.glob(pattern))]

@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from quality import OUT, fmt, ingest, say, set_files, set_files_of, set_name, workspace_of
+from quality import (OUT, add_set_arguments, fmt, ingest, offline_crew, say, set_files, set_files_of, set_name,
+                     workspace_of)
 
 from crew.engine.agents.researcher import evidence_of
 from crew.engine.service import Crew
@@ -38,7 +39,6 @@ from crew.evaluation.questions import parse_questions
 from crew.grounding import extractive
 from crew.grounding.settle import Thresholds, settle, similarity_of
 from crew.grounding.support import sentences
-from crew.settings import ROLES, Settings
 
 
 def lead_answer(evidence: list[Evidence], count: int) -> tuple[str, list[int]]:
@@ -128,9 +128,7 @@ def summary(rows: list[dict]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sets", help="glob of question files (default bench/sets/*.tune.txt)")
-    p.add_argument("--holdout", action="store_true", help="the *.holdout.txt sets (figures only: do not tune on them)")
-    p.add_argument("--data-dir", type=Path, required=True, help="the workspaces (ingested here if empty)")
+    add_set_arguments(p)
     p.add_argument("--rows", type=Path, default=None, help="per-question rows (default bench/out/quoted-<part>.json)")
     a = p.parse_args()
 
@@ -138,8 +136,7 @@ def main() -> None:
 
     from crew.models.language import detect
 
-    settings = Settings(data_dir=a.data_dir, model="fake", web_search=False, **{f"model_{r}": None for r in ROLES})
-    crew = Crew.from_settings(settings)
+    crew = offline_crew(a.data_dir)
     by_set: dict[str, list[dict]] = {}
     for path in set_files(a.sets, a.holdout):
         name = set_name(path)
@@ -151,7 +148,7 @@ def main() -> None:
         by_set[name] = []
         for i, q in enumerate(questions, 1):
             say(f"{name} [{i}/{len(questions)}] {q.text[:80]}")
-            row = one(crew, workspace, q, settings.top_k, detect)
+            row = one(crew, workspace, q, crew.settings.top_k, detect)
             row["lang"] = language_group(q.language, q.source_language) or "?"
             row["fresh"] = q.line in fresh
             row["short"] = q.line in short
@@ -180,7 +177,7 @@ def main() -> None:
                                  fmt(s["page_in_evidence"]), f"{s['chars']:.0f}" if s["chars"] else "-", fmt(s["cut"]), fmt(s["nf_answerable"]),
                                  f"{fmt(s['nf_unanswerable'])} of {s['unanswerable']}"]) + " |")
     say(f"rows: {rows_path}")
-    timing(crew, by_set, settings.top_k)
+    timing(crew, by_set, crew.settings.top_k)
 
 
 def timing(crew: Crew, by_set: dict[str, list[dict]], k: int) -> None:

@@ -209,6 +209,13 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
         description="The largest reply read from an MCP server; a larger one is refused and its connection closed.",
         json_schema_extra=on_page("limits", step=100_000),
     )
+    translate_questions: Literal["auto", "on", "off"] = Field(
+        "auto", title="Search in the documents' language",
+        description="When a question is in another language than the passages its search finds, the researcher's "
+                    "model translates it into theirs and searches again: asked in the documents' language, the "
+                    "labelled cross-language questions found their page 0.95 of the time, against 0.81 (bench/"
+                    "RESULTS.md). auto: on with a provider's model, off with the embedded one, which cannot translate.",
+    )
     # Off is kept for comparison in bench/quality.py.
     grounded: bool = Field(
         True, title="Grounded answers",

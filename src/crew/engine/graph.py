@@ -22,7 +22,7 @@ from crew.engine.agents.critic import review, review_by_support
 from crew.engine.agents.researcher import research
 from crew.engine.agents.writer import cited_numbers, write
 from crew.engine.events import Event
-from crew.grounding.settle import Thresholds, relevant, settle, similarity_of
+from crew.grounding.settle import Thresholds, language_note, relevant, settle, similarity_of
 from crew.engine.limits import LimitReached
 from crew.engine.runtime import TurnContext, describe
 from crew.engine.state import Citation, CrewState, Evidence, ResearchTask, numbered_evidence
@@ -88,6 +88,9 @@ def finish(state: CrewState, runtime: Runtime[TurnContext] | None = None, max_re
         settled = settle(state["goal"], evidence, drafts, state.get("language"), grounded, similarity)
         update.update(answer=settled.answer, citations=citations_for(settled.cited, evidence),
                       sentences=settled.sentences, answer_kind=settled.kind, notes=settled.notes)
+        translated = runtime is not None and runtime.context.policy.translate
+        if not translated and (note := language_note(state.get("language"), evidence)):
+            update["notes"] = [*settled.notes, note]
     elif drafts:
         # Free generation keeps the draft as written; its sentences are still checked, so the
         # page can mark what no source supports and the eval can compare both ways.
@@ -150,7 +153,7 @@ def _coordinator(state: CrewState, ctx: TurnContext) -> dict:
 
 def _researcher(task: ResearchTask, ctx: TurnContext) -> dict:
     return research(ctx, ctx.models["researcher"], ctx.tools, task, k=ctx.policy.top_k,
-                    max_actions=ctx.policy.research_steps)
+                    max_actions=ctx.policy.research_steps, translate=ctx.policy.translate)
 
 
 def _writer(state: CrewState, ctx: TurnContext) -> dict:

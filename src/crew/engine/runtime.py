@@ -91,12 +91,25 @@ class Policy:
     max_revisions: int = Settings.model_fields["max_revisions"].default
     grounded: Thresholds | None = None  # None: the writer's draft as written (free generation)
     support_threshold: float = Thresholds().support
+    translate: bool = False  # the researcher's model translates a question into the documents' language
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Policy":
         return cls(top_k=settings.top_k, research_steps=settings.research_steps, max_revisions=settings.max_revisions,
                    grounded=Thresholds.from_settings(settings) if settings.grounded else None,
-                   support_threshold=settings.support_threshold)
+                   support_threshold=settings.support_threshold, translate=translates(settings))
+
+
+# The providers whose models cannot translate a question: the embedded one (SmolLM2-135M) and the fake demo model.
+NO_TRANSLATION = ("local", "fake")
+
+
+def translates(settings: "Settings") -> bool:
+    """Whether the researcher translates questions into the documents' language (the `translate_questions` setting;
+    auto: unless its model is one of NO_TRANSLATION's)."""
+    if settings.translate_questions != "auto":
+        return settings.translate_questions == "on"
+    return settings.model_for("researcher").split(":", 1)[0] not in NO_TRANSLATION
 
 
 @dataclass

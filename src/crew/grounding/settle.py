@@ -72,6 +72,29 @@ def relevant(goal: str, evidence: Sequence[Evidence], thresholds: Thresholds) ->
     return words >= thresholds.relevance_words or meaning >= thresholds.relevance_meaning
 
 
+# Said under an answer whose passages are in another language than the question, when the researcher did not search
+# in theirs (crew.engine.agents.researcher, the `translate_questions` setting): asked in the documents' language, the
+# labelled cross-language questions found their page 0.95 of the time against 0.81 (held out: 0.86 against 0.75).
+ELSEWHERE = {
+    "English": "The passages found are in {language}: asked in {language}, a question finds the page that answers it "
+               "more often.",
+    "Spanish": "Los pasajes encontrados están en {language}: preguntando en {language} se encuentra más a menudo la "
+               "página que responde.",
+}
+LANGUAGE_IN = {"Spanish": {"English": "inglés", "Spanish": "español"}}
+
+
+def language_note(language: str | None, evidence: Sequence[Evidence]) -> str | None:
+    """The note for a person who asked in `language` (the goal's) about passages in another one; None otherwise."""
+    from crew.models.language import detect
+
+    documents = [e["text"] for e in evidence if e.get("kind", "documents") == "documents"][:3]
+    found = detect(" ".join(documents)) if documents else None
+    if language not in ELSEWHERE or found not in ELSEWHERE or found == language:
+        return None  # told only between the languages it is said in: code-heavy passages pass for others
+    return ELSEWHERE[language].format(language=LANGUAGE_IN.get(language, {}).get(found, found))
+
+
 def _cited(text_sentences: Sequence[SentenceCheck]) -> list[int]:
     return sorted({n for s in text_sentences for n in s["citations"]})
 

@@ -547,7 +547,7 @@ class WorkspaceMemory:
                 weights.append(ENGLISH_WEIGHT)
             ranked = fuse(rankings, weights, k=RRF_K)
         self._fetch(found, [key for key, _ in ranked if key not in found])
-        top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: _place(found[key]), k)
+        top = one_per_place([(key, score) for key, score in ranked if key in found], lambda key: place_of(found[key]), k)
         return [_rescore(found[key], score, cosine.get(key, 0.0)) for key, score in top if key in found]
 
     def _nearest(self, kind: Kind, vector: np.ndarray, n: int, held: bool) -> tuple[dict, dict]:
@@ -610,7 +610,7 @@ def _keep_english(english: dict[tuple[Kind, str], str], key: tuple[Kind, str], m
         english[key] = packed
 
 
-def _place(hit: Hit) -> tuple[str, str, int | str] | None:
+def place_of(hit: Hit) -> tuple[str, str, int | str] | None:
     """Where a hit is, for one passage per place: its document and page or section; None when it has neither."""
     where = hit.page or hit.place  # a page is one place whatever headings its chunks stand under
     return (hit.kind, hit.doc_id, where) if where else None

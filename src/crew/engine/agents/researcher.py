@@ -7,16 +7,18 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, create_model
 
-from crew.engine.agents.prompts import DATA_RULE, evidence_block, system
-from crew.models.language import detect
-from crew.retrieval.memory import Chunk, Hit
+from crew.engine.agents.prompts import DATA_RULE, evidence_block, json_rule, system
+from crew.models.language import NAMES, detect
+from crew.retrieval.fusion import same_language
+from crew.retrieval.memory import LANGUAGE_SAMPLE, Chunk, Hit
+from crew.retrieval.stemming import language_of
 from crew.engine.runtime import CallFailed, TurnContext
 from crew.engine.state import Evidence, ResearchTask
 from crew.engine.tools import ToolResult
-from crew.engine.tools.search_memory import search_memory
+from crew.engine.tools.search_memory import merged, search_memory
 
 if TYPE_CHECKING:
     from crew.engine.tools.mcp import McpTool
@@ -52,6 +54,18 @@ class WebTools:
     def allowed(self) -> list[str]:
         return [name for name in ("web_search", "fetch_page") if getattr(self, name)]
 
+
+class Translation(BaseModel):
+    """The question in the documents' language ("" for none: the fake model's answer)."""
+
+    text: str = Field("", json_schema_extra={"maxLength": 300})
+
+
+# Its own system message: every other role is told to write in the question's language (prompts.language_rule).
+TRANSLATE = (
+    "Translate the question into {language}, the way a person would ask it in {language}. Keep names, commands, "
+    "file names, options and code exactly as they are. Reply with the translation only."
+)
 
 SYSTEM = (
     "You are a researcher. Decide the next action to answer the question. Actions: {actions}. "
@@ -89,13 +103,38 @@ def _mcp_tools(ctx: TurnContext, step, tools: WebTools) -> "dict[str, McpTool]":
     return {t.qualified: t for t in listed}
 
 
-def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: ResearchTask, k: int, max_actions: int) -> dict:
+def _in_documents_language(ctx: TurnContext, step, model: BaseChatModel, question: str, hits: list[Hit],
+                           k: int) -> list[Hit]:
+    """The hits of a question asked in another language than the passages it found, merged with those of the
+    question translated into theirs by the model (the search's vectors and keywords both do better within one
+    language); the hits as they were when the languages agree or the model gives no translation."""
+    passages = [h.text for h in hits[:LANGUAGE_SAMPLE]]
+    if same_language(question, passages):
+        return hits
+    target = NAMES[language_of(" ".join(passages))]
+    instructions = SystemMessage(content=f"{TRANSLATE.format(language=target)} {json_rule(Translation)}")
+    reply = step.structured(model, Translation, [instructions, HumanMessage(content=f"Question: {question}")])
+    text = " ".join(reply.text.split()) if isinstance(reply, Translation) else ""
+    if not text or text.casefold() == question.casefold():
+        return hits
+    again = step.tool("search_memory", {"query": text, "translated_from": question},
+                      lambda: search_memory(ctx.memory, text, k=k))
+    return merged(hits, again.hits or [], k)
+
+
+def research(ctx: TurnContext, model: BaseChatModel, tools: WebTools, task: ResearchTask, k: int, max_actions: int,
+             translate: bool = False) -> dict:
+    """`translate`: a question in another language than its passages is searched again in theirs
+    (`_in_documents_language`), with a model that can translate."""
     found: list[Evidence] = []
     label = f"Q{task['index'] + 1}: {task['question']}"
     with ctx.step("researcher", "research", label) as step:
         result = step.tool("search_memory", {"query": task["question"]},
                            lambda: search_memory(ctx.memory, task["question"], k=k))
-        found += evidence_of(result.hits, task["index"])
+        hits = result.hits or []
+        if translate and hits:
+            hits = _in_documents_language(ctx, step, model, task["question"], hits, k)
+        found += evidence_of(hits, task["index"])
         mcp = _mcp_tools(ctx, step, tools) if max_actions else {}
         allowed = tools.allowed() + list(mcp)
         schema = action_schema(tuple(mcp) and tuple(allowed))
