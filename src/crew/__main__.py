@@ -104,6 +104,8 @@ def cmd_run(args) -> tuple[object, int]:
         lines += ["", "Sources:"] + [
             f"[{c['n']}] {source_label(c)}" for c in result.citations
         ]
+    if result.notes:  # as the chat shows them under the answer: how it was made, and how to find more
+        lines += [""] + [f"note: {n}" for n in result.notes]
     if result.limit_hit:
         lines.append(f"\n(limit reached: {result.limit_hit})")
     lines.append(f"\n(chat {result.chat_id}: continue it with --chat {result.chat_id})")

@@ -42,6 +42,16 @@ def test_ingest_search_and_run_with_the_fake_model(tmp_path):
     assert other == []  # another workspace sees nothing
 
 
+def test_run_prints_the_answer_s_notes_such_as_the_documents_language(tmp_path):
+    doc = tmp_path / "te.md"
+    doc.write_text("# Té\n\nUna taza de té verde tiene unos 30 mg de cafeína, la mitad que una taza de café.\n")
+    assert run_cli("ingest", str(doc), "--workspace", "es").returncode == 0
+    out = run_cli("run", "How much caffeine is in a cup of green tea?", "--workspace", "es", "--model", "fake")
+    assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stdout.splitlines() if line.startswith("note: ")]
+    assert any("The passages found are in Spanish" in n for n in notes), out.stdout
+
+
 def test_partial_ingest_exits_1_and_keeps_the_good_files(tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("Some real text about oolong tea.")
