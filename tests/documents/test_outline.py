@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crew.documents.parsers import parse
 from crew.documents.parsers.outline import Entry, heading_at, page_headings
-from crew.retrieval.memory import Hit, _place
+from crew.retrieval.memory import Hit, place_of
 from tests.documents import makers
 
 PAGES = [
@@ -47,5 +47,5 @@ def hit(page: int, heading: str) -> Hit:
 
 def test_a_page_is_one_place_whatever_headings_its_chunks_stand_under():
     a, b = hit(18, "Primeros pasos > 2.7. Configurar dh_make"), hit(18, "Primeros pasos > 2.8. Paquete")
-    assert _place(a) == _place(b) and _place(a) != _place(hit(19, ""))
+    assert place_of(a) == place_of(b) and place_of(a) != place_of(hit(19, ""))
     assert a.place == "p. 18 · 2.7. Configurar dh_make" and hit(19, "").place == "p. 19"
