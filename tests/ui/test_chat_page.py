@@ -280,3 +280,15 @@ def test_dropping_a_file_already_in_the_library_says_nothing_was_stored_twice(sc
     assert "chunks added" in uploads[0].caption[0].value
     again = uploads[1].caption[0].value
     assert "already in the library" in again and "nothing stored twice" in again and "chunks added" not in again
+
+
+def test_an_answer_from_passages_in_another_language_says_so_under_it(monkeypatch):
+    monkeypatch.setenv("CREW_MODEL", "fake")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    te = ("# Té verde\n\nUna taza de té verde tiene unos 30 mg de cafeína, la mitad que una taza de café. "
+          "El té verde se hace con hojas de Camellia sinensis sin oxidar.\n").encode()
+    at.chat_input[0].upload("te.md", te, "text/markdown")
+    at.chat_input[0].set_value("How much caffeine is in a cup of green tea?").run()
+    assert not at.exception, at.exception
+    notes = [c.value for c in assistant(at).caption if "passages found" in c.value]
+    assert notes and "are in Spanish: asked in Spanish" in notes[0], [c.value for c in assistant(at).caption]
