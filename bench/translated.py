@@ -7,7 +7,9 @@ standing in for the model's (this machine has no model that translates: the embe
 For every question of the sets that has a line in its set's `*.translated.tsv` (bench/sets: the question's line, a
 tab, the question in its document's language), three searches as the researcher runs them (`search_memory`, k 5):
 the question as asked (the baseline, same run), its translation alone, and the two merged the way the researcher
-merges them (`crew.engine.tools.search_memory.merged`). Figures: page recall@5 and MRR per set and in all, and the
+merges them (`crew.engine.tools.search_memory.merged`; the question's own search alone where the researcher would
+find the reply no translation, `usable_translation`, or would not translate, the passages being in the question's
+language; the rest are counted in "usable translations"). Figures: page recall@5 and MRR per set and in all, and the
 ratio merged / as asked. DIR is a data dir `bench/quality.py --data-dir DIR` ingested (or a new one: the sets'
 documents are ingested into it the same way).
 """
@@ -20,10 +22,14 @@ from pathlib import Path
 
 from quality import add_set_arguments, fmt, ingest, offline_crew, say, set_files, set_files_of, set_name, workspace_of
 
+from crew.engine.agents.researcher import usable_translation
 from crew.engine.service import Crew
 from crew.engine.tools.search_memory import merged, search_memory
 from crew.evaluation.metrics import first_right_rank
 from crew.evaluation.questions import parse_questions
+from crew.retrieval.fusion import same_language
+from crew.retrieval.memory import LANGUAGE_SAMPLE
+from crew.retrieval.stemming import language_of
 
 K = 5
 WAYS = ("as asked", "translated", "merged")
@@ -45,12 +51,17 @@ def translations(path: Path) -> dict[int, str]:
     return out
 
 
-def ranks(crew: Crew, workspace: str, question, translation: str) -> dict[str, int | None]:
+def ranks(crew: Crew, workspace: str, question, translation: str) -> dict[str, int | bool | None]:
     memory = crew.memory.workspace(workspace)
     asked = search_memory(memory, question.text, k=K).hits or []
     again = search_memory(memory, translation, k=K).hits or []
-    found = {"as asked": asked, "translated": again, "merged": merged(asked, again, K)}
-    return {way: first_right_rank([(h.source, h.page) for h in hits], question) for way, hits in found.items()}
+    # As the researcher does: a reply that is no translation (usable_translation) leaves the question's own search.
+    first = [h.text for h in asked[:LANGUAGE_SAMPLE]]
+    usable = None if same_language(question.text, first) else usable_translation(question.text, translation,
+                                                                                    language_of(" ".join(first)))
+    found = {"as asked": asked, "translated": again, "merged": merged(asked, again, K) if usable else asked}
+    return {"usable": usable is not None,
+            **{way: first_right_rank([(h.source, h.page) for h in hits], question) for way, hits in found.items()}}
 
 
 def summary(rows: list[dict]) -> dict[str, tuple[float, float]]:
@@ -88,13 +99,13 @@ def main() -> None:
         print(json.dumps(by_set, ensure_ascii=False, indent=1))
         return
     groups = {**by_set, "all": [r for rows in by_set.values() for r in rows]}
-    head = ["set", "questions", *[f"R@5 {w}" for w in WAYS], *[f"MRR {w}" for w in WAYS], "R@5 merged / as asked"]
+    head = ["set", "questions", "usable translations", *[f"R@5 {w}" for w in WAYS], *[f"MRR {w}" for w in WAYS], "R@5 merged / as asked"]
     print("| " + " | ".join(head) + " |")
     print("| " + " | ".join("---" for _ in head) + " |")
     for name, rows in groups.items():
         s = summary(rows)
         ratio = s["merged"][0] / s["as asked"][0] if s["as asked"][0] else None
-        print("| " + " | ".join([name, str(len(rows)), *[fmt(s[w][0]) for w in WAYS], *[fmt(s[w][1]) for w in WAYS],
+        print("| " + " | ".join([name, str(len(rows)), str(sum(r["usable"] for r in rows)), *[fmt(s[w][0]) for w in WAYS], *[fmt(s[w][1]) for w in WAYS],
                                  fmt(round(ratio, 3) if ratio is not None else None)]) + " |")
 
 

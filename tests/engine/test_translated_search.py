@@ -130,3 +130,18 @@ def test_the_fake_model_asked_to_translate_gives_nothing_and_the_turn_goes_on(tm
     assert turn.result.status == "done", turn.result.error
     assert len(searches(events)) >= 1 and not any(e.data["args"].get("translated_from") for e in events
                                                    if e.kind == "tool_call" and e.text == "search_memory")
+
+
+@pytest.mark.parametrize("reply, usable", [
+    ("¿Qué significa MIA en Debian?", True),
+    ("What does MIA mean in Debian?", False),  # a copy
+    ("¿Qué significa en Debian?", False),  # the question's name is gone
+    ("2018-04-30T:57:29.600Z", False),  # a date where a question was
+    ("MIA is a term used in Debian for maintainers who are missing in action.", False),  # an answer, in English
+    ("", False),
+])
+def test_only_a_reply_that_is_a_translation_is_searched(reply, usable):
+    from crew.engine.agents.researcher import usable_translation
+
+    got = usable_translation("What does MIA mean in Debian?", reply, "es")
+    assert (got is not None) is usable and (got is None or got == reply)

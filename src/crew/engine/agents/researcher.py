@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Literal
@@ -11,6 +12,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, create_model
 
 from crew.engine.agents.prompts import DATA_RULE, evidence_block, json_rule, system
+from crew.grounding.names import unmentioned
 from crew.models.language import NAMES, detect
 from crew.retrieval.fusion import same_language
 from crew.retrieval.memory import LANGUAGE_SAMPLE, Chunk, Hit
@@ -103,6 +105,20 @@ def _mcp_tools(ctx: TurnContext, step, tools: WebTools) -> "dict[str, McpTool]":
     return {t.qualified: t for t in listed}
 
 
+_WORDS = re.compile(r"[^\W\d_]{2,}")  # words of letters
+
+
+def usable_translation(question: str, text: str, language: str) -> str | None:
+    """The model's translation of a question when it is one: in `language` (a code of crew.retrieval.stemming) and
+    naming every name the question names (crew.grounding.names), else None. A model that cannot translate answers
+    the question or copies it instead: the embedded one's replies to the labelled cross-language questions passed
+    2 times in 57, and searching all 57 would have cost a fifth of the pages found; the hand translations all pass."""
+    text = " ".join(text.split())
+    if not text or text.casefold() == question.casefold() or len(_WORDS.findall(text)) < len(_WORDS.findall(question)) / 2:
+        return None  # a copy, or a date or a code where a question was ("2018-04-30T:57:29.600Z")
+    return None if language_of(text) != language or unmentioned(question, [text]) else text
+
+
 def _in_documents_language(ctx: TurnContext, step, model: BaseChatModel, question: str, hits: list[Hit],
                            k: int) -> list[Hit]:
     """The hits of a question asked in another language than the passages it found, merged with those of the
@@ -111,11 +127,11 @@ def _in_documents_language(ctx: TurnContext, step, model: BaseChatModel, questio
     passages = [h.text for h in hits[:LANGUAGE_SAMPLE]]
     if same_language(question, passages):
         return hits
-    target = NAMES[language_of(" ".join(passages))]
-    instructions = SystemMessage(content=f"{TRANSLATE.format(language=target)} {json_rule(Translation)}")
+    target = language_of(" ".join(passages))
+    instructions = SystemMessage(content=f"{TRANSLATE.format(language=NAMES[target])} {json_rule(Translation)}")
     reply = step.structured(model, Translation, [instructions, HumanMessage(content=f"Question: {question}")])
-    text = " ".join(reply.text.split()) if isinstance(reply, Translation) else ""
-    if not text or text.casefold() == question.casefold():
+    text = usable_translation(question, reply.text if isinstance(reply, Translation) else "", target)
+    if text is None:
         return hits
     again = step.tool("search_memory", {"query": text, "translated_from": question},
                       lambda: search_memory(ctx.memory, text, k=k))
