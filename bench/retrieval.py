@@ -14,8 +14,9 @@ and contents.html, the full table of contents, which repeats every FAQ question 
 Labelled set: the FAQ's sources (`_sources/faq/*.rst.txt`) hold 176 question headings; the 174
 whose answer has 40+ characters are used, and each answer (the text under its heading, without
 the heading) is added to the corpus as its own document. A question scores a hit at 5 when any of
-the top 5 chunks comes from its answer. All recall figures use real embeddings (cached in
-bench/out/ between runs, one vector per distinct text).
+the top 5 chunks comes from its answer. All recall figures use real embeddings (cached between runs in
+$XDG_CACHE_HOME/crew-bench, ~/.cache/crew-bench by default: one vector per distinct text, ~180 MB, outside the
+repository).
 
 Latency: `WorkspaceMemory.search` end to end (query embedding, Chroma HNSW query, FTS5 BM25
 query, fusion, fetch of keyword-only hits) for every FAQ question, after a warm-up. At 10k the
@@ -49,7 +50,6 @@ from crew.documents.parsers import ParseOptions, Section, parse
 from crew.settings import Settings
 
 DOCS = Path("/usr/share/doc/python3/html")
-OUT = Path(__file__).resolve().parent / "out"
 UNDERLINE = re.compile(r"([=\-^~\"'`#*+])\1{2,}")
 COPY_MARK = re.compile(r" ?\[copy \d+\]$")
 SKIP = re.compile(r"^(genindex[^/]*|py-modindex|search|contents|faq/[^/]*)\.html$")
@@ -98,9 +98,14 @@ def answer_chunks(pairs: list[tuple[str, str]], settings: Settings, embedder: Em
     return out
 
 
+def cache_dir() -> Path:
+    """Where embeddings are kept between runs: a user cache, not the working tree (they are ~180 MB)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crew-bench"
+
+
 def embed_cached(embedder, texts: list[str]) -> np.ndarray:
-    """Real embeddings of texts, kept per text in bench/out/ so a rerun does not spend minutes again."""
-    path = OUT / f"retrieval-vectors-{re.sub(r'[^A-Za-z0-9.]+', '-', embedder.model_id)}.npz"  # one file per model
+    """Real embeddings of texts, kept per text in `cache_dir()` so a rerun does not spend minutes again."""
+    path = cache_dir() / f"retrieval-vectors-{re.sub(r'[^A-Za-z0-9.]+', '-', embedder.model_id)}.npz"  # one file per model
     known: dict[str, np.ndarray] = {}
     if path.is_file():
         saved = np.load(path)
@@ -112,7 +117,7 @@ def embed_cached(embedder, texts: list[str]) -> np.ndarray:
         for (k, _), v in zip(part, embedder.embed_documents([t for _, t in part])):
             known[k] = v
     if missing:
-        OUT.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
     return np.stack([known[k] for k in keys]) if keys else np.zeros((0, embedder.dim), dtype=np.float32)
 
