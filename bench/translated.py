@@ -22,14 +22,11 @@ from pathlib import Path
 
 from quality import add_set_arguments, fmt, ingest, offline_crew, say, set_files, set_files_of, set_name, workspace_of
 
-from crew.engine.agents.researcher import usable_translation
+from crew.engine.agents.researcher import translation_target, usable_translation
 from crew.engine.service import Crew
 from crew.engine.tools.search_memory import merged, search_memory
 from crew.evaluation.metrics import first_right_rank
 from crew.evaluation.questions import parse_questions
-from crew.retrieval.fusion import same_language
-from crew.retrieval.memory import LANGUAGE_SAMPLE
-from crew.retrieval.stemming import language_of
 
 K = 5
 WAYS = ("as asked", "translated", "merged")
@@ -56,9 +53,8 @@ def ranks(crew: Crew, workspace: str, question, translation: str) -> dict[str, i
     asked = search_memory(memory, question.text, k=K).hits or []
     again = search_memory(memory, translation, k=K).hits or []
     # As the researcher does: a reply that is no translation (usable_translation) leaves the question's own search.
-    first = [h.text for h in asked[:LANGUAGE_SAMPLE]]
-    usable = None if same_language(question.text, first) else usable_translation(question.text, translation,
-                                                                                    language_of(" ".join(first)))
+    target = translation_target(question.text, asked)
+    usable = usable_translation(question.text, translation, target) if target else None
     found = {"as asked": asked, "translated": again, "merged": merged(asked, again, K) if usable else asked}
     return {"usable": usable is not None,
             **{way: first_right_rank([(h.source, h.page) for h in hits], question) for way, hits in found.items()}}

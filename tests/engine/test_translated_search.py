@@ -88,9 +88,12 @@ def test_a_translation_the_model_cannot_give_leaves_the_first_search(make_crew, 
 ])
 def test_auto_translates_with_a_provider_s_model_only(model, setting, translates):
     assert Policy.from_settings(Settings(model=model, translate_questions=setting)).translate is translates
-    # the researcher's own model decides
+
+
+def test_the_researcher_s_own_model_decides():
     mixed = Settings(model="local", model_researcher="openai:gpt-4o-mini", translate_questions="auto")
     assert Policy.from_settings(mixed).translate is True
+    assert Policy.from_settings(Settings(model="openai:gpt-4o-mini", model_researcher="local")).translate is False
 
 
 def test_merge_weighs_the_translated_search_most_and_keeps_one_passage_per_place():

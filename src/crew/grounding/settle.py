@@ -14,6 +14,7 @@ import numpy as np
 
 from crew.grounding.extractive import Similarity, extract, headings_of, not_found_line, relevance, render
 from crew.grounding.names import unmentioned
+from crew.models.language import detect
 from crew.settings import Settings
 from crew.engine.state import Evidence, SentenceCheck, source_label
 from crew.grounding.support import check, copied
@@ -86,8 +87,6 @@ LANGUAGE_IN = {"Spanish": {"English": "inglés", "Spanish": "español"}}
 
 def language_note(language: str | None, evidence: Sequence[Evidence]) -> str | None:
     """The note for a person who asked in `language` (the goal's) about passages in another one; None otherwise."""
-    from crew.models.language import detect
-
     documents = [e["text"] for e in evidence if e.get("kind", "documents") == "documents"][:3]
     found = detect(" ".join(documents)) if documents else None
     if language not in ELSEWHERE or found not in ELSEWHERE or found == language:

@@ -111,12 +111,19 @@ _WORDS = re.compile(r"[^\W\d_]{2,}")  # words of letters
 def usable_translation(question: str, text: str, language: str) -> str | None:
     """The model's translation of a question when it is one: in `language` (a code of crew.retrieval.stemming) and
     naming every name the question names (crew.grounding.names), else None. A model that cannot translate answers
-    the question or copies it instead: the embedded one's replies to the labelled cross-language questions passed
-    2 times in 57, and searching all 57 would have cost a fifth of the pages found; the hand translations all pass."""
+    the question or copies it instead: none of the embedded one's replies to the labelled cross-language questions
+    pass (searched as they were, they cost a fifth of the pages found); the hand translations all pass."""
     text = " ".join(text.split())
     if not text or text.casefold() == question.casefold() or len(_WORDS.findall(text)) < len(_WORDS.findall(question)) / 2:
         return None  # a copy, or a date or a code where a question was ("2018-04-30T:57:29.600Z")
     return None if language_of(text) != language or unmentioned(question, [text]) else text
+
+
+def translation_target(question: str, hits: list[Hit]) -> str | None:
+    """The language (a code of crew.retrieval.stemming) to search a question in again: that of the first passages
+    it found, when it is not the question's; None when they agree."""
+    passages = [h.text for h in hits[:LANGUAGE_SAMPLE]]
+    return None if same_language(question, passages) else language_of(" ".join(passages))
 
 
 def _in_documents_language(ctx: TurnContext, step, model: BaseChatModel, question: str, hits: list[Hit],
@@ -124,10 +131,9 @@ def _in_documents_language(ctx: TurnContext, step, model: BaseChatModel, questio
     """The hits of a question asked in another language than the passages it found, merged with those of the
     question translated into theirs by the model (the search's vectors and keywords both do better within one
     language); the hits as they were when the languages agree or the model gives no translation."""
-    passages = [h.text for h in hits[:LANGUAGE_SAMPLE]]
-    if same_language(question, passages):
+    target = translation_target(question, hits)
+    if target is None:
         return hits
-    target = language_of(" ".join(passages))
     instructions = SystemMessage(content=f"{TRANSLATE.format(language=NAMES[target])} {json_rule(Translation)}")
     reply = step.structured(model, Translation, [instructions, HumanMessage(content=f"Question: {question}")])
     text = usable_translation(question, reply.text if isinstance(reply, Translation) else "", target)
