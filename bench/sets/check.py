@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -122,9 +123,11 @@ BLOCKS = ["p", "div", "section", "li", "dt", "dd", "pre", "blockquote", "tr", "t
 @cache
 def html_text(path: Path) -> str:
     """Folded text of an HTML page, as BeautifulSoup gets it, one line per block element."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
-    soup = BeautifulSoup(path.read_bytes(), "lxml")
+    with warnings.catch_warnings():  # XHTML pages (DocBook's) read right as HTML
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(path.read_bytes(), "lxml")
     for tag in soup.find_all(BLOCKS):
         tag.append("\n")
     return fold(soup.get_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 from crew.documents.parsers.base import IngestError, ParseOptions, Parsed, Section, Tick, no_tick
 from crew.documents.parsers.sniff import sniff
@@ -10,13 +11,21 @@ from crew.documents.parsers.sniff import sniff
 _DROP = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
          "svg", "canvas", "button", "select", "object", "embed", "head"]
 _NAV_ROLES = {"navigation", "banner", "contentinfo", "search", "menu", "menubar"}
-_NAV_CLASS = re.compile(r"(?:^|[\s_-])(nav|navbar|navigation|menu|sidebar|sphinxsidebar|breadcrumbs?|related|footer|cookie-?banner)(?:$|[\s_-])", re.I)
+# Classes and ids of navigation: "docnav" (DocBook/Publican's previous/next links), "banner". A plain "sidebar" is
+# not among them: DocBook's <sidebar> boxes ("TIP", "BACK TO BASICS") and Sphinx's sidebar directive are content,
+# so an element called "sidebar" goes only when it is mostly links (_LINKS_SHARE), as a site's side menu is.
+# DocBook's class "toc" (a chapter page's list of its sections) goes too, as a PDF's contents pages do.
+_NAV_CLASS = re.compile(r"(?:^|[\s_-])([a-z]*nav|navbar|navigation|menu|sphinxsidebar|breadcrumbs?|related|footer|"
+                        r"banner|cookie-?banner)(?:$|[\s_-])", re.I)
+_SIDEBAR = re.compile(r"(?:^|[\s_-])sidebar(?:$|[\s_-])", re.I)
+_LINKS_SHARE = 0.5
 _BLOCKS = ["p", "div", "section", "article", "main", "li", "dt", "dd", "pre", "blockquote", "tr", "table",
            "ul", "ol", "dl", "br", "hr", "figcaption", "caption", "address", "td", "th"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 _MARK = "\u2063H"  # invisible separator: cannot come from a page's own text after we strip it
 _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 _FOLD = re.compile(r"\s+")
+_SPACE_BEFORE_MARK = re.compile(r" +([,.;:!?)\]])(?=\s|$)")
 _BLANKS = re.compile(r"\n\s*\n\s*")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\x0c\r")
 
@@ -26,8 +35,14 @@ def _tidy(text: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
+def _mostly_links(tag) -> bool:
+    text = len(tag.get_text(strip=True))
+    links = sum(len(a.get_text(strip=True)) for a in tag.find_all("a"))
+    return text == 0 or links >= _LINKS_SHARE * text
+
+
 def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick = no_tick) -> Parsed:
-    from bs4 import BeautifulSoup, NavigableString
+    from bs4 import BeautifulSoup, NavigableString, XMLParsedAsHTMLWarning
 
     kind = sniff(data)
     if kind:
@@ -41,7 +56,9 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
             raise IngestError("this is not an HTML page (it holds binary data)")
         data = data.replace(b"\x00", b"")
     try:
-        soup = BeautifulSoup(data, "lxml")
+        with warnings.catch_warnings():  # XHTML (an <?xml?> line first) reads right as HTML; bs4 warns on each
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(data, "lxml")
     except Exception as exc:
         raise IngestError(f"the HTML cannot be read ({type(exc).__name__})") from None
     tick(0.3)
@@ -53,7 +70,8 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
             continue
         role = str(tag.get("role", "")).lower()
         classes = " ".join(tag.get("class", []) or []) + " " + str(tag.get("id", ""))
-        if role in _NAV_ROLES or tag.get("aria-hidden") == "true" or _NAV_CLASS.search(classes):
+        if (role in _NAV_ROLES or tag.get("aria-hidden") == "true" or _NAV_CLASS.search(classes)
+                or "toc" in (tag.get("class") or []) or (_SIDEBAR.search(classes) and _mostly_links(tag))):
             tag.decompose()
     root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
     # Line breaks in HTML source are spaces, except inside <pre>: fold them so sentences stay whole.
@@ -62,6 +80,7 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
             node.replace_with(_FOLD.sub(" ", str(node)))
     for tag in root.find_all(_HEADINGS):
         label = _SPACES.sub(" ", tag.get_text(" ", strip=True).replace("\u00b6", "")).strip()
+        label = _SPACE_BEFORE_MARK.sub(r"\1", label)  # "apt-get , apt" where <code> met a comma
         tag.replace_with(f"\n{_MARK}{tag.name[1]}:{label}\n" if label else "\n")
     for tag in root.find_all(_BLOCKS):
         tag.append("\n")
