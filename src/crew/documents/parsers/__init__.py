@@ -40,11 +40,12 @@ READERS: dict[str, int] = {
     # PDFium: spacing kept, hyphens by the document's spellings, table rows, footnotes, furniture; 2: contents pages;
     # 3: a short chapter's running header (folio and chapter title), blank pages that hold only furniture
     "pdf": 3,
-    # HTML 2: DocBook <sidebar> boxes kept as content; "docnav", "banner" and "toc" navigation dropped
+    # HTML 2: DocBook <sidebar> boxes kept as content; "docnav", "banner" and "toc" navigation dropped; 3: a box's
+    # title heads its text
     "docx": 1,
     "markdown": 1,
     "text": 1,
-    "html": 2,
+    "html": 3,
     "csv": 1,
 }
 

@@ -19,6 +19,8 @@ _NAV_CLASS = re.compile(r"(?:^|[\s_-])([a-z]*nav|navbar|navigation|menu|sphinxsi
                         r"banner|cookie-?banner)(?:$|[\s_-])", re.I)
 _SIDEBAR = re.compile(r"(?:^|[\s_-])sidebar(?:$|[\s_-])", re.I)
 _LINKS_SHARE = 0.5
+_TITLE = re.compile(r"(?:^|[\s_-])title(?:$|[\s_-])", re.I)  # "title", Sphinx's "sidebar-title"; not "titlepage"
+_BOX_LEVEL = 7  # below <h6>
 _BLOCKS = ["p", "div", "section", "article", "main", "li", "dt", "dd", "pre", "blockquote", "tr", "table",
            "ul", "ol", "dl", "br", "hr", "figcaption", "caption", "address", "td", "th"]
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
@@ -33,6 +35,11 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\x0c\r")
 def _tidy(text: str) -> str:
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\u00b6", "").split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _label(tag) -> str:
+    label = _SPACES.sub(" ", tag.get_text(" ", strip=True).replace("\u00b6", "")).strip()
+    return _SPACE_BEFORE_MARK.sub(r"\1", label)  # "apt-get , apt" where <code> met a comma
 
 
 def _mostly_links(tag) -> bool:
@@ -79,9 +86,16 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
         if type(node) is NavigableString and node.find_parent(["pre", "textarea"]) is None:
             node.replace_with(_FOLD.sub(" ", str(node)))
     for tag in root.find_all(_HEADINGS):
-        label = _SPACES.sub(" ", tag.get_text(" ", strip=True).replace("\u00b6", "")).strip()
-        label = _SPACE_BEFORE_MARK.sub(r"\1", label)  # "apt-get , apt" where <code> met a comma
+        label = _label(tag)
         tag.replace_with(f"\n{_MARK}{tag.name[1]}:{label}\n" if label else "\n")
+    # A box's title ("TIP Changing the user and group together") heads the box's text, one level below the section
+    # it stands in, and the section's heading path comes back after it: quoted, the title would answer nothing.
+    for box in root.find_all(lambda t: _SIDEBAR.search(" ".join(t.get("class") or []))):
+        title = box.find(lambda t: _TITLE.search(" ".join(t.get("class") or [])))
+        label = _label(title) if title else ""
+        if label:
+            title.replace_with(f"\n{_MARK}{_BOX_LEVEL}:{label}\n")
+            box.append(f"\n{_MARK}{_BOX_LEVEL}:\n")
     for tag in root.find_all(_BLOCKS):
         tag.append("\n")
     tick(0.6)
@@ -102,8 +116,9 @@ def parse_html(data: bytes, options: ParseOptions = ParseOptions(), tick: Tick =
             flush()
             level, _, label = line[len(_MARK):].partition(":")
             lv = int(level)
-            path = [(l, t) for l, t in path if l < lv] + [(lv, label)]
-            body.append(label)
+            path = [(l, t) for l, t in path if l < lv] + ([(lv, label)] if label else [])  # no label: a box ends
+            if label:
+                body.append(label)
         else:
             body.append(line)
     flush()
