@@ -134,6 +134,24 @@ def test_a_sentence_the_page_wrapped_is_quoted_whole_and_a_heading_stays_apart()
     assert got[1] == "1.2.3. Permisos"
 
 
+def test_a_wrapped_line_that_starts_with_a_measurement_is_no_heading():
+    # The expEYES-17 manual (eyes17-manuals-es) wraps a range onto its own line; "3 Experiencias" is a heading.
+    lab = ("ExpEYES tiene un terminal marcado SEN, que se puede utilizar para medir resistencias en el intervalo\n"
+           "100 Ω à 100 kΩ.\nSEN GND")
+    assert units(lab)[0] == ("ExpEYES tiene un terminal marcado SEN, que se puede utilizar para medir resistencias en "
+                             "el intervalo 100 Ω à 100 kΩ.")
+    assert units("El montaje se describe en el capítulo siguiente, donde se verá cómo medir la\n"
+                 "3 Experiencias escolares\nObjetivo")[1] == "3 Experiencias escolares"
+
+
+def test_a_sentence_that_asks_is_never_quoted_as_an_answer():
+    # A lab manual's exercise question stands among the answers' sentences (eyes17-manuals-es, p. 45).
+    passage = ("Se puede ver que el condensador se carga y después mantiene la tensión durante la parte vacía del ciclo. "
+               "¿Se pueden utilizar condensadores de gran capacidad para reducir la fluctuación de voltaje?")
+    quoted = [c.text for c in extract("¿Para qué sirve un condensador de gran capacidad en un rectificador?", [passage])]
+    assert quoted and not any(q.endswith("?") for q in quoted)
+
+
 def test_an_abbreviation_does_not_end_a_sentence():
     text = ("Existen diferentes modos de borrar un disco duro, p. ej. una memoria USB ubicada en /dev/sda. "
             "Use a tool, e.g. shred. It overwrites the disk.")

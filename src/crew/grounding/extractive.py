@@ -95,6 +95,12 @@ def is_heading(text: str, headings: Collection[str] = ()) -> bool:
     return bool(headings) and " ".join(fold(text).split()) in {" ".join(fold(h).split()) for h in headings}
 
 
+def asks(text: str) -> bool:
+    """A sentence that asks ("How do you actually become a Debian developer...?", a lab manual's exercise
+    "¿Se pueden utilizar capacitores de larga capacidad...?"): it answers nothing."""
+    return text.rstrip("\"'»”’) ").endswith("?")
+
+
 def headings_of(places: Iterable[str]) -> set[str]:
     """The headings in evidence places: "p. 18 · 2.7. Configurar dh_make", "json — JSON encoder > Basic Usage"."""
     return {part.strip() for place in places for part in re.split(r" > | · ", place or "") if part.strip()}
@@ -106,7 +112,7 @@ def candidates(passages: Sequence[str], headings: Collection[str] = ()) -> list[
     for n, passage in enumerate(passages, 1):
         for text in units(passage):
             key = text.lower()
-            if key in seen or is_furniture(text) or is_heading(text, headings) or \
+            if key in seen or is_furniture(text) or is_heading(text, headings) or asks(text) or \
                     not MIN_CHARS <= len(text) <= MAX_CHARS:
                 continue
             if len(content_words(text)) < 3:

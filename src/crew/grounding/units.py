@@ -20,7 +20,9 @@ _SENTENCE = re.compile(r"[^\n]+?(?:[.!?…]+(?:\s*\[\d{1,3}\])*(?=\s|$)|(?:\s*\[
 MAX_CHARS = 450  # a unit longer than this is a table's rows run together: cut into runs of lines
 # A line ends a sentence when it ends with one of these (closing quotes and brackets may follow).
 ENDS = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
-_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
+# A numbered heading: "1.2.3. Permisos", "2.1 Medir", "A.4. Construcción", "3. Setup", or a bare number and a word
+# ("3 Experiencias"); not a wrapped line's measurement ("100 Ω à 100 kΩ.", "16 V", "5 mA", "50 Hz").
+_HEADING = re.compile(r"^(?:\d+(?:\.\d+)+\.?|\d+\.|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S|^\d+\s+[A-ZÁÉÍÓÚÑÜ][^\W\d_]{2,}")
 WRAP_CHARS = 60  # a line this long that stops mid-sentence was wrapped by the page, not ended
 RUN_LINES = 3
 
