@@ -150,6 +150,11 @@ def test_a_sentence_that_asks_is_never_quoted_as_an_answer():
                "¿Se pueden utilizar condensadores de gran capacidad para reducir la fluctuación de voltaje?")
     quoted = [c.text for c in extract("¿Para qué sirve un condensador de gran capacidad en un rectificador?", [passage])]
     assert quoted and not any(q.endswith("?") for q in quoted)
+    # Nor does a drafted sentence that asks stand as an answer, though its words are all in the passage: the embedded
+    # model echoed "Después de ejecutar dh_make, ¿cómo se llama la copia...?" with a citation.
+    report = check("¿Se pueden utilizar condensadores de gran capacidad para reducir la fluctuación de voltaje? [1]",
+                   [passage])
+    assert [s.supported for s in report.sentences] == [False]
 
 
 def test_an_abbreviation_does_not_end_a_sentence():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Sequence
 
 from crew.grounding.support import STEM, content_words, exact_tokens, fold, is_furniture
-from crew.grounding.units import ENDS as _ENDS, MAX_CHARS, units
+from crew.grounding.units import ENDS as _ENDS, MAX_CHARS, asks, units
 
 # (question, texts) -> cosine similarity of each text to the question
 Similarity = Callable[[str, list[str]], list[float]]
@@ -93,12 +93,6 @@ def is_heading(text: str, headings: Collection[str] = ()) -> bool:
     if _SECTION.match(text) and len(text) <= HEADING_CHARS and (not _ENDS.search(text) or text.endswith("?")):
         return True  # "2.7.11. ¿Quién sube los paquetes?" is a heading too
     return bool(headings) and " ".join(fold(text).split()) in {" ".join(fold(h).split()) for h in headings}
-
-
-def asks(text: str) -> bool:
-    """A sentence that asks ("How do you actually become a Debian developer...?", a lab manual's exercise
-    "¿Se pueden utilizar capacitores de larga capacidad...?"): it answers nothing."""
-    return text.rstrip("\"'»”’) ").endswith("?")
 
 
 def headings_of(places: Iterable[str]) -> set[str]:

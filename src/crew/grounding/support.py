@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 from crew.documents.parsers.furniture import is_contents_entry
 from crew.retrieval.keywords import STOPWORDS
 from crew.retrieval.stemming import fold
-from crew.grounding.units import REF as _REF, sentences, units
+from crew.grounding.units import REF as _REF, asks, sentences, units
 
 # A sentence counts as supported when this share of its content words is in one passage (the
 # `support_threshold` setting; this is the default of the pure functions).
@@ -208,7 +208,7 @@ def check(answer: str, passages: Sequence[str], threshold: float = SUPPORT_THRES
             report.dropped.append(text)
             continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
-        if len(content_words(_LEAD_IN.sub("", text))) < MIN_WORDS:
+        if len(content_words(_LEAD_IN.sub("", text))) < MIN_WORDS or asks(text):  # a question claims nothing
             report.sentences.append(SentenceSupport(text, valid, 0.0, False))
             continue
         own = max((support(text, passages[n - 1]) for n in valid), default=0.0)

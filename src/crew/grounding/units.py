@@ -67,6 +67,12 @@ def units(passage: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def asks(text: str) -> bool:
+    """A sentence that asks ("How do you actually become a Debian developer...?", a lab manual's exercise
+    "¿Se pueden utilizar capacitores de larga capacidad...?", a question a draft echoes): it answers nothing."""
+    return text.rstrip("\"'»”’) ").endswith("?")
+
+
 def sentences(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into (sentence without markers, the [n] it cites), line by line."""
     out = []
