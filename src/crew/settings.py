@@ -225,8 +225,8 @@ class Settings(RoleModels):  # type: ignore[valid-type,misc]
     support_threshold: float = Field(
         0.6, ge=0.1, le=1.0, title="Support threshold",
         description="How much of a sentence must be in the passage it cites for the sentence to stand. The embedded "
-                    "model's sentences need at least 0.9: it cannot paraphrase, and its sentences below that are "
-                    "garbles (bench/RESULTS.md), so its answers are quoted unless its draft copies its passages.",
+                    "model's sentences need all their words in the passage: it cannot paraphrase, and its sentences "
+                    "that hold fewer are garbles (bench/RESULTS.md), so its answers are mostly quoted.",
     )
     # Below both relevance settings, no passage answers the question: the crew says so instead of
     # writing (as it does when no passage names what the question asks about: crew.grounding.names).

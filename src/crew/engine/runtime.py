@@ -105,14 +105,14 @@ class Policy:
 NO_TRANSLATION = ("local", "fake")
 
 
-# The writers that cannot paraphrase: the embedded SmolLM2-135M. Its drafted sentences that 0.6-0.9 of their words
-# back are garbles, not paraphrases: of the 98 such sentences of its drafts on the labelled questions (every turn the
-# benches ran, checkpoints of 17 data dirs, 2026-12-03), 4 said what their passage says ("...asignarlas a uno de
-# ellos (el usuario)", "...cloning the bug and reassigning it to a different version", "...se eliminán mediamente el
-# tiempo"); from 0.9 up (73) they are the passage's own sentence. So its sentences stand only as near-copies, and a
-# draft that is not one is answered with quotes.
+# The writers that cannot paraphrase: the embedded SmolLM2-135M. Its drafted sentences that most but not all of their
+# words back are garbles, not paraphrases: of the 102 such sentences (support 0.6 to under 1) in its drafts on the
+# labelled questions (every grounded turn in the checkpoints of the benches' data dirs, 2026-12-03), 5 said what their
+# passage says; the others changed it ("...se eliminán mediamente el tiempo", "...cloning the bug and reassigning it
+# to a different version", "re.search checks for a match at the beginning"). So its sentences stand only when every
+# content word is the passage's, and a draft that is not such a copy is answered with quotes.
 COPY_ONLY = ("local",)
-COPY_SUPPORT = 0.9
+COPY_SUPPORT = 1.0
 
 
 def support_threshold(settings: "Settings") -> float:
